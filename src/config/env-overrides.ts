@@ -69,13 +69,6 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 
 export function readEnv(env: NodeJS.ProcessEnv): EnvLayer {
   const layer: EnvLayer = { raw: {}, sources: new Map(), problems: [] };
-  for (const { name, path } of ENV_KEYS) {
-    const v = envValue(env, name);
-    if (v === undefined) continue;
-    setPath(layer.raw, path, v.trim());
-    layer.sources.set(path, name);
-  }
-
   const single = envValue(env, 'COMFYUI_URL');
   const several = envValue(env, 'COMFYUI_URLS');
   if (single && several) {
@@ -91,6 +84,13 @@ export function readEnv(env: NodeJS.ProcessEnv): EnvLayer {
       layer.sources.set(`hosts[${i}].name`, varName);
       return { name, url: m ? m[2].trim() : item };
     });
+  }
+
+  for (const { name, path } of ENV_KEYS) {
+    const v = envValue(env, name);
+    if (v === undefined) continue;
+    setPath(layer.raw, path, v.trim());
+    layer.sources.set(path, name);
   }
 
   const token = envValue(env, 'COMFYUI_TOKEN');
