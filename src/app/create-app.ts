@@ -1,0 +1,275 @@
+/**
+ * createApp: wires configuration, ComfyUI hosts (or the built-in simulator), presets, the job store,
+ * image storage and the job service into the one `Easel` facade every front end uses.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { HostPool } from '../comfy/host-pool.ts';
+import type { NodeCatalogue } from '../comfy/node-catalogue.ts';
+import type { HostConfig } from '../comfy/types.ts';
+import { MAX_SEED } from '../comfy/types.ts';
+import { admit } from '../commands/admission.ts';
+import { describeJob, resultActions } from '../commands/describe.ts';
+import { UserError } from '../commands/errors.ts';
+import { planJob } from '../commands/plan.ts';
+import type { Preset } from '../commands/preset.ts';
+import { loadPresets } from '../commands/preset-loader.ts';
+import { validatePreset } from '../commands/preset-validation.ts';
+import { CommandRegistry } from '../commands/registry.ts';
+import { deriveRerun } from '../commands/rerun.ts';
+import type { CommandName, JobAction, ResolvedParams } from '../commands/types.ts';
+import type { EaselConfig } from '../config/types.ts';
+import { ImageStore } from '../images/image-store.ts';
+import { intakeImage } from '../images/intake.ts';
+import { JobService } from '../jobs/job-service.ts';
+import { JobStore } from '../jobs/job-store.ts';
+import type { Actor, JobRecord, StoredImage } from '../jobs/types.ts';
+import { startSimulator } from '../simulator/index.ts';
+import type { Simulator } from '../simulator/types.ts';
+import { renderResult } from './render-result.ts';
+import type { AppStatus, Easel, HostStatus, RenderLimits, RerunRequest, SubmitRequest } from './types.ts';
+
+export interface EaselApp extends Easel {
+  readonly config: EaselConfig;
+  readonly pool: HostPool;
+  readonly registry: CommandRegistry;
+  /** The built-in simulator, when no ComfyUI host is configured. */
+  readonly simulator?: Simulator;
+}
+
+export interface CreateAppOptions {
+  logger?: Logger;
+}
+
+const ACTIVE_STATES = new Set(['queued', 'uploading', 'submitted', 'running']);
+
+/** A random seed over the whole range JavaScript represents exactly (0..2^53-1). */
+function newSeed(): number {
+  const seed = randomInt(0, 2 ** 5) * 2 ** 48 + randomInt(0, 2 ** 48);
+  return Math.min(seed, MAX_SEED);
+}
+
+export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}): Promise<EaselApp> {
+  const logger = opts.logger;
+  const presets = await loadPresets(config.presetsDir);
+  const registry = new CommandRegistry(presets, config);
+
+  let simulator: Simulator | undefined;
+  let hosts: HostConfig[] = config.hosts;
+  if (hosts.length === 0) {
+    simulator = await startSimulator({
+      stepMs: config.simulator.stepMs,
+      previews: config.simulator.previews,
+      dataDir: `${config.dataDir}/simulator`,
+    });
+    hosts = [{ name: 'simulator', url: simulator.url, simulated: true }];
+    logger?.info({ url: simulator.url }, 'no ComfyUI host configured: using the built-in simulator (simulated, no GPU)');
+  }
+
+  // Which presets each host can run: re-checked whenever a host (re)connects.
+  const problemsByHost = new Map<string, Map<string, string>>();
+  const catalogues = new Map<string, NodeCatalogue>();
+  const pool = new HostPool(hosts, { logger });
+  pool.on('host-up', (hostName: string, catalogue: NodeCatalogue) => {
+    catalogues.set(hostName, catalogue);
+    const disabled = new Map<string, string>();
+    for (const preset of presets) {
+      const problems = validatePreset(preset, catalogue);
+      if (problems.length > 0) {
+        const reason = problems
+          .map((p) => `${p.node}${p.input ? ` input "${p.input}"` : ''}: ${p.reason}${p.allowed ? ` (allowed: ${p.allowed})` : ''}`)
+          .join('; ');
+        disabled.set(preset.name, reason);
+        logger?.warn({ host: hostName, preset: preset.name, problems }, `preset ${preset.name} disabled on ${hostName}: ${reason}`);
+      }
+    }
+    problemsByHost.set(hostName, disabled);
+  });
+
+  const store = await JobStore.open({ sqlitePath: config.store.sqlitePath, redisUrl: config.store.redisUrl });
+  const images = new ImageStore(config.storage.dir, { retentionDays: config.storage.retentionDays });
+  const jobs = new JobService({
+    store,
+    pool,
+    images,
+    limits: config.limits,
+    presets: { get: (name: string) => registry.preset(name) },
+    eligible: (hostName: string, presetName: string) =>
+      catalogues.has(hostName) && !problemsByHost.get(hostName)?.has(presetName),
+    plan: planJob,
+    logger,
+  });
+  await pool.start();
+  await jobs.recover();
+
+  const specOf = (command: CommandName) => {
+    const spec = registry.specs.find((s) => s.name === command);
+    if (!spec) throw new UserError('bad_option', `Easel has no command called "${command}".`);
+    return spec;
+  };
+
+  /** A preset no connected host can run is refused up front, with the reason, rather than queued forever. */
+  const assertRunnable = (preset: Preset) => {
+    if (catalogues.size === 0) return; // no host validated yet: the job waits safely in the queue
+    for (const hostName of catalogues.keys()) {
+      if (!problemsByHost.get(hostName)?.has(preset.name)) return;
+    }
+    const reasons = [...problemsByHost.values()].map((m) => m.get(preset.name)).filter(Boolean);
+    throw new UserError(
+      'preset_disabled',
+      `The ${preset.name} preset is switched off because no GPU host can run it right now (${reasons[0]}). An admin has been told.`,
+    );
+  };
+
+  const newJob = (
+    command: CommandName,
+    preset: Preset,
+    params: ResolvedParams,
+    inputs: StoredImage[],
+    actor: Actor,
+    extra: Partial<JobRecord>,
+  ): JobRecord => ({
+    id: randomUUID(),
+    command,
+    preset: preset.name,
+    params,
+    inputs,
+    actor,
+    state: 'queued',
+    createdAt: Date.now(),
+    ...extra,
+  });
+
+  const mayAct = (job: JobRecord, action: JobAction, actor: Actor): boolean => {
+    const isAuthor = job.actor.platform === actor.platform && job.actor.userId === actor.userId;
+    const rule =
+      action === 'delete' ? config.policy.buttons.delete : action === 'cancel' ? config.policy.buttons.cancel : config.policy.buttons.rerun;
+    return rule === 'anyone' || isAuthor;
+  };
+
+  const getOwned = async (jobId: string, action: JobAction, actor: Actor): Promise<JobRecord> => {
+    const job = await store.get(jobId);
+    if (!job) throw new UserError('not_found', 'That job is no longer available (it may have been deleted or expired).');
+    if (!mayAct(job, action, actor)) {
+      throw new UserError('forbidden', `Only the person who started this job can ${action} it.`);
+    }
+    return job;
+  };
+
+  const app: EaselApp = {
+    config,
+    pool,
+    registry,
+    simulator,
+    get commands() {
+      return registry.specs;
+    },
+
+    async submit(req: SubmitRequest): Promise<JobRecord> {
+      const spec = specOf(req.command);
+      if (req.images.length < spec.images.length) {
+        const missing = spec.images.slice(req.images.length).join(' and ');
+        throw new UserError('bad_image', `/${spec.name} needs an image: attach ${missing}.`);
+      }
+      const { preset, params } = registry.resolve(req.command, req.options);
+      const admitted = admit(req.command, params, req.actor, config.policy);
+      assertRunnable(preset);
+      const stored: StoredImage[] = [];
+      for (const bytes of req.images.slice(0, spec.images.length)) {
+        const taken = await intakeImage(bytes, { maxBytes: config.limits.maxInputBytes, maxPixels: config.limits.maxInputPixels });
+        stored.push(await images.put(taken.data));
+      }
+      const job = newJob(req.command, preset, admitted.params, stored, req.actor, { spoiler: admitted.spoiler });
+      return jobs.enqueue(job);
+    },
+
+    async rerun(req: RerunRequest): Promise<JobRecord> {
+      const parent = await getOwned(req.jobId, req.action, req.actor);
+      if (req.action !== 'edit' && parent.state !== 'done') {
+        throw new UserError('bad_option', 'That job has not finished yet; wait for its result first.');
+      }
+      const derived = deriveRerun(parent, { action: req.action, index: req.index, edits: req.edits }, registry, newSeed);
+      const spec = specOf(derived.command);
+      const preset = registry.preset(spec.preset);
+      if (!preset) throw new UserError('preset_disabled', `The ${spec.preset} preset is not installed.`);
+      const admitted = admit(derived.command, derived.params, req.actor, config.policy);
+      assertRunnable(preset);
+      const job = newJob(derived.command, preset, admitted.params, derived.inputs, req.actor, {
+        parentId: parent.id,
+        action: req.action,
+        sourceIndex: derived.sourceIndex,
+        ladder: derived.ladder,
+        spoiler: admitted.spoiler || parent.spoiler,
+      });
+      return jobs.enqueue(job);
+    },
+
+    async cancel(jobId: string, actor: Actor): Promise<JobRecord> {
+      await getOwned(jobId, 'cancel', actor);
+      return jobs.cancel(jobId);
+    },
+
+    async remove(jobId: string, actor: Actor): Promise<JobRecord> {
+      const job = await getOwned(jobId, 'delete', actor);
+      if (ACTIVE_STATES.has(job.state)) await jobs.cancel(jobId);
+      const latest = (await store.get(jobId)) ?? job;
+      await store.save({ ...latest, platformRefs: { ...latest.platformRefs, deleted: true } });
+      return latest;
+    },
+
+    mayAct,
+
+    getJob: (jobId: string) => store.get(jobId),
+
+    async setPlatformRefs(jobId: string, refs: Record<string, unknown>): Promise<void> {
+      await jobs.setPlatformRefs(jobId, refs);
+    },
+
+    subscribe: (jobId, listener) => jobs.subscribe(jobId, listener),
+    onEvent: (listener) => jobs.onEvent(listener),
+
+    async jobsOf(actor: Actor): Promise<JobRecord[]> {
+      const active = await store.list({ states: ['queued', 'uploading', 'submitted', 'running'] });
+      return active.filter((j) => j.actor.platform === actor.platform && j.actor.userId === actor.userId);
+    },
+
+    async status(): Promise<AppStatus> {
+      const hostStatuses: HostStatus[] = (await pool.status()).map((h) => ({
+        ...h,
+        disabledPresets: [...(problemsByHost.get(h.name) ?? new Map()).entries()].map(([preset, reason]) => ({ preset, reason })),
+      }));
+      const stats = jobs.stats();
+      return {
+        hosts: hostStatuses,
+        waiting: stats.waiting,
+        running: stats.running,
+        simulated: hostStatuses.length > 0 && hostStatuses.every((h) => h.simulated),
+      };
+    },
+
+    choices: (command, option, typed) => registry.choices(command, option, typed),
+
+    async render(job: JobRecord, limits: RenderLimits) {
+      const hostSimulated = hosts.find((h) => h.name === job.host)?.simulated ?? false;
+      const preset = registry.preset(job.preset);
+      return renderResult(job, limits, {
+        images,
+        summary: describeJob(job, { host: job.host, simulated: hostSimulated }),
+        actions: resultActions(job),
+        workflow: preset ? () => planJob(job, preset, job.inputs.map((i) => `easel-${i.sha256}.png`)).runs[0]?.workflow : undefined,
+      });
+    },
+
+    readImage: (image: StoredImage) => images.read(image),
+
+    parseText: (command, text) => registry.parseText(command, text),
+
+    async close(): Promise<void> {
+      await jobs.close();
+      await pool.close();
+      await store.close();
+      await simulator?.close();
+    },
+  };
+  return app;
+}

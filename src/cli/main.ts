@@ -1,0 +1,111 @@
+/**
+ * The `easel` command: start, run, register, simulator, help.
+ */
+import { registerCommands } from '../bot/discord/register-commands.ts';
+import { isUserError } from '../commands/errors.ts';
+import { loadPresets } from '../commands/preset-loader.ts';
+import { CommandRegistry } from '../commands/registry.ts';
+import { isConfigError, loadConfig } from '../config/load-config.ts';
+import { startSimulator } from '../simulator/index.ts';
+import { flag, parseArgs, type ParsedArgs } from './args.ts';
+import { runCommand, UsageError } from './run-command.ts';
+import { start } from './start.ts';
+
+const USAGE = `Easel: ComfyUI image-to-image for Discord, Slack and a local playground.
+
+Usage:
+  easel start                         run Easel (Discord/Slack when configured, else the local playground)
+  easel run <command> <image> [image2] [--option value ...] [--host URL] [--out DIR] [--dry-run]
+                                      run one command and write the results to disk (default ./easel-out)
+  easel register [--global]           register Discord slash commands (guild from DISCORD_GUILD_ID, else global)
+  easel simulator [--port 8188] [--step-ms 150]
+                                      run the built-in ComfyUI simulator as a standalone host
+  easel help [command]                this text, or the options of one command
+
+Commands: restyle, upscale, variations, sketch, restore, hires, blend
+Examples:
+  easel run restyle photo.jpg --style watercolor --denoise 0.6
+  easel run variations photo.jpg --count 4 --out results
+  easel run upscale photo.jpg --scale 2 --host http://gpu-box:8188
+  easel run blend a.png b.png --blend 0.5 --dry-run
+Configuration: config/easel.yaml (or EASEL_CONFIG) plus environment variables; see the README.`;
+
+async function commandHelp(args: ParsedArgs): Promise<string> {
+  const config = loadConfig({ file: flag(args, 'config') });
+  const registry = new CommandRegistry(await loadPresets(config.presetsDir), config);
+  const name = args.positionals[0];
+  const spec = registry.specs.find((s) => s.name === name?.replace(/^\//, ''));
+  if (!spec) return USAGE;
+  const lines = [`/${spec.name}: ${spec.description}`, '', spec.help, '', 'Options:'];
+  for (const o of spec.options) {
+    const range = o.min !== undefined || o.max !== undefined ? ` (${o.min ?? ''}..${o.max ?? ''})` : '';
+    const def = o.default !== undefined ? ` [default ${o.default}]` : '';
+    const choices = o.choices && o.choices.length <= 12 ? ` one of: ${o.choices.map((c) => c.value).join(', ')}` : '';
+    lines.push(`  --${o.name}${range}${def}  ${o.description}${choices}`);
+  }
+  return lines.join('\n');
+}
+
+async function runSimulator(args: ParsedArgs): Promise<number> {
+  const sim = await startSimulator({
+    port: Number(flag(args, 'port') ?? 8188),
+    stepMs: Number(flag(args, 'step-ms') ?? 150),
+    dataDir: flag(args, 'data-dir'),
+  });
+  process.stdout.write(`Easel's ComfyUI simulator (simulated, no GPU) listening on ${sim.url}\nCtrl+C to stop.\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await sim.close();
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const args = parseArgs(rest);
+  try {
+    switch (sub) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${sub === 'help' ? await commandHelp(args) : USAGE}\n`);
+        return 0;
+      case 'start':
+        return await start(loadConfig({ file: flag(args, 'config') }));
+      case 'run':
+        return await runCommand(args, loadConfig({ file: flag(args, 'config') }));
+      case 'register': {
+        const config = loadConfig({ file: flag(args, 'config') });
+        if (!config.discord.token || !config.discord.applicationId) {
+          throw new UsageError('set DISCORD_TOKEN and DISCORD_APPLICATION_ID (see the README, "Discord set-up") before registering');
+        }
+        const discord = flag(args, 'global') === 'true' ? { ...config.discord, guildId: undefined } : config.discord;
+        const registry = new CommandRegistry(await loadPresets(config.presetsDir), config);
+        const result = await registerCommands(registry.specs, discord);
+        process.stdout.write(
+          `Registered commands ${discord.guildId ? `in guild ${discord.guildId}` : 'globally'}: ` +
+            `${result.created} created, ${result.updated} updated, ${result.unchanged} unchanged\n`,
+        );
+        return 0;
+      }
+      case 'simulator':
+        return await runSimulator(args);
+      default:
+        throw new UsageError(`unknown subcommand "${sub}"; try: easel help`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`easel: ${err.message}\n`);
+      return 2;
+    }
+    if (isUserError(err) || isConfigError(err)) {
+      process.stderr.write(`easel: ${(err as Error).message.split('\n').join(' ')}\n`);
+      return 1;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`easel: ${message.split('\n')[0]}\n`);
+    return 1;
+  }
+}

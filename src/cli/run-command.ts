@@ -1,0 +1,160 @@
+/**
+ * `easel run <command> <image> [image2] [--option value ...] [--host URL] [--out DIR] [--dry-run]`
+ *
+ * Runs one command through the same core the chat front ends use, against the configured ComfyUI
+ * host(s), the --host given, or the built-in simulator; shows progress; writes the gallery and images.
+ * --dry-run prints the final API-format workflow JSON and submits nothing.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createApp } from '../app/create-app.ts';
+import { UserError } from '../commands/errors.ts';
+import { planJob } from '../commands/plan.ts';
+import { loadPresets } from '../commands/preset-loader.ts';
+import { CommandRegistry } from '../commands/registry.ts';
+import { COMMAND_NAMES, type CommandName } from '../commands/types.ts';
+import type { EaselConfig } from '../config/types.ts';
+import { ImageStore } from '../images/image-store.ts';
+import { intakeImage } from '../images/intake.ts';
+import type { Actor, JobEvent, JobRecord } from '../jobs/types.ts';
+import { flag, flagAll, type ParsedArgs } from './args.ts';
+import { ProgressLine } from './progress-line.ts';
+
+/** Flags that belong to `easel run` itself; every other --flag is a command option. */
+const RUN_FLAGS = new Set(['host', 'out', 'dry-run', 'config', 'quiet', 'help', 'step-ms']);
+
+export class UsageError extends Error {}
+
+export function optionsFrom(args: ParsedArgs): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [name, values] of args.flags) {
+    if (RUN_FLAGS.has(name)) continue;
+    options[name.replace(/-/g, '_')] = values[values.length - 1];
+  }
+  return options;
+}
+
+export function hostsFrom(args: ParsedArgs): EaselConfig['hosts'] | undefined {
+  const urls = flagAll(args, 'host');
+  if (urls.length === 0) return undefined;
+  return urls.map((url, i) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UsageError(`--host ${url} is not a URL (expected something like http://127.0.0.1:8188)`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new UsageError(`--host ${url} must be an http:// or https:// URL`);
+    }
+    return { name: urls.length === 1 ? parsed.host : `host-${i + 1}`, url };
+  });
+}
+
+async function readImages(files: string[]): Promise<Buffer[]> {
+  return Promise.all(
+    files.map(async (file) => {
+      try {
+        return await readFile(file);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new UsageError(code === 'ENOENT' ? `image file not found: ${file}` : `cannot read ${file}: ${code ?? err}`);
+      }
+    }),
+  );
+}
+
+function parseCommand(name: string | undefined): CommandName {
+  if (!name) throw new UsageError(`which command? one of: ${COMMAND_NAMES.join(', ')}`);
+  const command = name.replace(/^\//, '') as CommandName;
+  if (!COMMAND_NAMES.includes(command)) {
+    throw new UsageError(`unknown command "${name}"; choose one of: ${COMMAND_NAMES.join(', ')}`);
+  }
+  return command;
+}
+
+const cliActor = (): Actor => ({ platform: 'cli', userId: os.userInfo().username, channelId: 'cli' });
+
+/** Prints the workflow(s) Easel would submit, without contacting any host. */
+async function dryRun(config: EaselConfig, command: CommandName, images: Buffer[], options: Record<string, unknown>): Promise<void> {
+  const registry = new CommandRegistry(await loadPresets(config.presetsDir), config);
+  const spec = registry.specs.find((s) => s.name === command)!;
+  if (images.length < spec.images.length) throw new UserError('bad_image', `${command} needs ${spec.images.length} image(s): ${spec.images.join(', ')}`);
+  const { preset, params } = registry.resolve(command, options);
+  const store = new ImageStore(config.storage.dir, { retentionDays: config.storage.retentionDays });
+  const inputs = [];
+  for (const bytes of images.slice(0, spec.images.length)) {
+    const taken = await intakeImage(bytes, { maxBytes: config.limits.maxInputBytes, maxPixels: config.limits.maxInputPixels });
+    inputs.push(await store.put(taken.data));
+  }
+  const job: JobRecord = {
+    id: 'dry-run',
+    command,
+    preset: preset.name,
+    params,
+    inputs,
+    actor: cliActor(),
+    state: 'queued',
+    createdAt: Date.now(),
+  };
+  const plan = planJob(job, preset, inputs.map((i) => `easel-${i.sha256}.png`));
+  const workflows = plan.runs.map((r) => r.workflow);
+  process.stdout.write(`${JSON.stringify(workflows.length === 1 ? workflows[0] : workflows, null, 2)}\n`);
+}
+
+function waitForEnd(app: { subscribe(id: string, l: (e: JobEvent) => void): () => void }, jobId: string, progress?: ProgressLine) {
+  return new Promise<JobEvent>((resolve) => {
+    const off = app.subscribe(jobId, (e) => {
+      progress?.update(e);
+      if (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled') {
+        queueMicrotask(() => off());
+        resolve(e);
+      }
+    });
+  });
+}
+
+export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise<number> {
+  const [name, ...files] = args.positionals;
+  const command = parseCommand(name);
+  if (files.length === 0) throw new UsageError(`give the image file to ${command}: easel run ${command} photo.png`);
+  const images = await readImages(files);
+  const options = optionsFrom(args);
+  const hosts = hostsFrom(args);
+  if (hosts) config = { ...config, hosts };
+  const stepMs = flag(args, 'step-ms');
+  if (stepMs !== undefined) config = { ...config, simulator: { ...config.simulator, stepMs: Number(stepMs) } };
+
+  if (flag(args, 'dry-run') === 'true') {
+    await dryRun(config, command, images, options);
+    return 0;
+  }
+
+  const outDir = path.resolve(flag(args, 'out') ?? 'easel-out');
+  const app = await createApp(config);
+  try {
+    const status = await app.status();
+    const hostLine = status.hosts.map((h) => `${h.name}${h.simulated ? ' (simulated, no GPU)' : ''}`).join(', ');
+    process.stderr.write(`easel: ${command} on ${hostLine}\n`);
+    const progress = flag(args, 'quiet') === 'true' ? undefined : new ProgressLine();
+    const job = await app.submit({ command, options, images, actor: cliActor() });
+    const end = await waitForEnd(app, job.id, progress);
+    if (end.type === 'failed') throw new UserError('job_failed', end.reason);
+    if (end.type === 'cancelled') throw new UserError('job_failed', 'the job was cancelled');
+    const finished = (await app.getJob(job.id)) ?? end.job;
+    const rendered = await app.render(finished, { maxFileBytes: Number.MAX_SAFE_INTEGER, maxFiles: 1000 });
+    await mkdir(outDir, { recursive: true });
+    const written: string[] = [];
+    for (const file of rendered.files) {
+      const target = path.join(outDir, file.name);
+      await writeFile(target, file.data);
+      written.push(target);
+    }
+    process.stdout.write(`${rendered.summary.join('\n')}\n`);
+    process.stdout.write(`Wrote ${written.length} file(s) to ${outDir}:\n${written.map((w) => `  ${w}`).join('\n')}\n`);
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
