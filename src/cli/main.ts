@@ -1,15 +1,14 @@
 /**
  * The `easel` command: start, run, register, simulator, help.
  */
-import { registerCommands } from '../bot/discord/register-commands.ts';
 import { isUserError } from '../commands/errors.ts';
 import { loadPresets } from '../commands/preset-loader.ts';
 import { CommandRegistry } from '../commands/registry.ts';
 import { isConfigError, loadConfig } from '../config/load-config.ts';
-import { startSimulator } from '../simulator/index.ts';
 import { flag, parseArgs, type ParsedArgs } from './args.ts';
-import { runCommand, UsageError } from './run-command.ts';
-import { start } from './start.ts';
+import { UsageError } from './usage-error.ts';
+
+// Subcommands are imported when used, so `easel run` does not load discord.js or Bolt.
 
 const USAGE = `Easel: ComfyUI image-to-image for Discord, Slack and a local playground.
 
@@ -47,6 +46,7 @@ async function commandHelp(args: ParsedArgs): Promise<string> {
 }
 
 async function runSimulator(args: ParsedArgs): Promise<number> {
+  const { startSimulator } = await import('../simulator/index.ts');
   const sim = await startSimulator({
     port: Number(flag(args, 'port') ?? 8188),
     stepMs: Number(flag(args, 'step-ms') ?? 150),
@@ -73,9 +73,9 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${sub === 'help' ? await commandHelp(args) : USAGE}\n`);
         return 0;
       case 'start':
-        return await start(loadConfig({ file: flag(args, 'config') }));
+        return await (await import('./start.ts')).start(loadConfig({ file: flag(args, 'config') }));
       case 'run':
-        return await runCommand(args, loadConfig({ file: flag(args, 'config') }));
+        return await (await import('./run-command.ts')).runCommand(args, loadConfig({ file: flag(args, 'config') }));
       case 'register': {
         const config = loadConfig({ file: flag(args, 'config') });
         if (!config.discord.token || !config.discord.applicationId) {
@@ -83,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         const discord = flag(args, 'global') === 'true' ? { ...config.discord, guildId: undefined } : config.discord;
         const registry = new CommandRegistry(await loadPresets(config.presetsDir), config);
+        const { registerCommands } = await import('../bot/discord/register-commands.ts');
         const result = await registerCommands(registry.specs, discord);
         process.stdout.write(
           `Registered commands ${discord.guildId ? `in guild ${discord.guildId}` : 'globally'}: ` +

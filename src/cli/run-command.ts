@@ -20,11 +20,11 @@ import { intakeImage } from '../images/intake.ts';
 import type { Actor, JobEvent, JobRecord } from '../jobs/types.ts';
 import { flag, flagAll, type ParsedArgs } from './args.ts';
 import { ProgressLine } from './progress-line.ts';
+import { UsageError } from './usage-error.ts';
 
 /** Flags that belong to `easel run` itself; every other --flag is a command option. */
 const RUN_FLAGS = new Set(['host', 'out', 'dry-run', 'config', 'quiet', 'help', 'step-ms']);
 
-export class UsageError extends Error {}
 
 export function optionsFrom(args: ParsedArgs): Record<string, unknown> {
   const options: Record<string, unknown> = {};
