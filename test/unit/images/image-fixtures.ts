@@ -4,7 +4,7 @@
  */
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { crc32 } from '../../../src/images/png-crc.ts';
+import { crc32 } from 'node:zlib';
 
 export type Rgb = [number, number, number];
 
