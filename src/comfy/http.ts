@@ -1,0 +1,202 @@
+/**
+ * HTTP to one ComfyUI host through undici: auth headers on every call, a timeout on every call,
+ * failures as HostUnavailableError naming the host and the reason (never a secret).
+ */
+import { Agent, request } from 'undici';
+import { authHeaders, normaliseHost, redactSecrets, secretsOf } from './auth-headers.ts';
+import { ComfyError, HostUnavailableError } from './errors.ts';
+import type { HostConfig } from './types.ts';
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_TRANSFER_TIMEOUT_MS = 120_000;
+
+/** The host answered, but not with what the call needs (e.g. /view 404, an unexpected status). */
+export class HostRequestError extends ComfyError {
+  constructor(
+    readonly host: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message, 'host_request_failed');
+  }
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface CallOptions {
+  query?: Record<string, string | undefined>;
+  json?: unknown;
+  body?: Buffer;
+  contentType?: string;
+  timeoutMs?: number;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Words for a network-level failure (undici / Node error codes). */
+export function networkReason(err: unknown): string {
+  const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+  const code = e?.code ?? e?.cause?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is ComfyUI running and the URL right?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'the connection was closed by the host';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'could not connect in time';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'no answer in time';
+    case 'CERT_HAS_EXPIRED':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `TLS certificate problem (${code})`;
+    default:
+      return `network error${code ? ` (${code})` : e?.message ? ` (${e.message})` : ''}`;
+  }
+}
+
+/** Words for a status that means "the host (or its proxy) will not serve us now". */
+export function statusReason(status: number, statusText?: string): string | undefined {
+  if (status === 401) return 'the host refused our credentials (HTTP 401): check the auth settings for this host';
+  if (status === 403) return 'the host refused access (HTTP 403): check the auth settings for this host';
+  if (status === 407) return 'a proxy asked for credentials (HTTP 407)';
+  if (status >= 500) return `the host answered HTTP ${status}${statusText ? ` ${statusText}` : ''}`;
+  return undefined;
+}
+
+export class HostHttp {
+  readonly baseUrl: string;
+  private readonly headers: Record<string, string>;
+  private readonly secrets: string[];
+  private readonly agent: Agent;
+  private closed = false;
+
+  constructor(readonly host: HostConfig) {
+    const { baseUrl, auth } = normaliseHost(host);
+    this.baseUrl = baseUrl;
+    this.headers = authHeaders(auth);
+    this.secrets = [...secretsOf(host), ...secretsOf({ url: host.url, auth })];
+    this.agent = new Agent({
+      keepAliveTimeout: 4_000,
+      connect: { timeout: Math.min(10_000, host.timeoutMs ?? DEFAULT_TIMEOUT_MS) },
+    });
+  }
+
+  get defaultTimeoutMs(): number {
+    return this.host.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Auth headers for the WebSocket upgrade (same as HTTP). */
+  get authHeaders(): Record<string, string> {
+    return { ...this.headers };
+  }
+
+  url(path: string, query?: Record<string, string | undefined>): string {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) q.set(k, v);
+    const qs = q.toString();
+    return `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  /** Remove the host's secrets from a text (for anything that might end up in a message or log). */
+  redact(text: string): string {
+    return redactSecrets(text, this.secrets);
+  }
+
+  unavailable(reason: string): HostUnavailableError {
+    return new HostUnavailableError(this.host.name, this.redact(reason));
+  }
+
+  /**
+   * One HTTP call. Network failures, timeouts, 401/403/407 and 5xx throw HostUnavailableError;
+   * every other status is returned for the caller to judge.
+   */
+  async call(method: 'GET' | 'POST', path: string, opts: CallOptions = {}): Promise<HttpResult> {
+    if (this.closed) throw this.unavailable('the client was closed');
+    const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const headers: Record<string, string> = { ...this.headers };
+    let body: Buffer | string | undefined;
+    if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers['content-type'] = 'application/json';
+    } else if (opts.body) {
+      body = opts.body;
+      headers['content-type'] = opts.contentType ?? 'application/octet-stream';
+    }
+    try {
+      const res = await request(this.url(path, opts.query), {
+        method,
+        headers,
+        body,
+        signal: controller.signal,
+        dispatcher: this.agent,
+      });
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body) chunks.push(chunk as Buffer);
+      const result: HttpResult = { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+      const bad = statusReason(res.statusCode, res.statusText);
+      if (bad) throw this.unavailable(`${method} ${path}: ${bad}`);
+      return result;
+    } catch (err) {
+      if (err instanceof ComfyError) throw err;
+      if (controller.signal.aborted) throw this.unavailable(`${method} ${path}: no answer within ${seconds(timeoutMs)}`);
+      throw this.unavailable(`${method} ${path}: ${networkReason(err)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A call whose answer must be 200 with a JSON body. */
+  async json<T>(method: 'GET' | 'POST', path: string, opts: CallOptions = {}): Promise<T> {
+    const res = await this.call(method, path, opts);
+    if (res.status !== 200) throw this.unexpected(method, path, res);
+    return this.parse<T>(method, path, res);
+  }
+
+  parse<T>(method: string, path: string, res: HttpResult): T {
+    try {
+      return JSON.parse(res.body.toString('utf8')) as T;
+    } catch {
+      throw new HostRequestError(
+        this.host.name,
+        res.status,
+        `ComfyUI host ${this.host.name} answered ${method} ${path} with something that is not JSON (is the URL a ComfyUI server?)`,
+      );
+    }
+  }
+
+  unexpected(method: string, path: string, res: HttpResult): HostRequestError {
+    const text = this.redact(res.body.toString('utf8').slice(0, 200).trim());
+    const hint = res.status === 404 ? ' (is the URL a ComfyUI server?)' : '';
+    return new HostRequestError(
+      this.host.name,
+      res.status,
+      `ComfyUI host ${this.host.name} answered ${method} ${path} with HTTP ${res.status}${hint}${text ? `: ${text}` : ''}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.agent.destroy().catch(() => undefined);
+  }
+}
