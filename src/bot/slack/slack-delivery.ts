@@ -1,0 +1,190 @@
+/**
+ * Follows a job in its Slack thread: one progress message edited with chat.update (coalesced), then
+ * the gallery and images uploaded with files v2 and a result card with the buttons. The message
+ * references are stored on the job (platformRefs.slack) so that after a restart the result of a
+ * recovered job still lands in the right thread, and Delete knows what to remove.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { Easel, RenderLimits } from '../../app/types.ts';
+import type { JobEvent, JobRecord } from '../../jobs/types.ts';
+import { CoalescingUpdater } from './coalescing-updater.ts';
+import { deletedMessage, progressMessage, resultMessage, type SlackMessage } from './slack-messages.ts';
+
+/** What Easel keeps on a job about its Slack messages. */
+export interface SlackRefs {
+  channel: string;
+  threadTs: string;
+  progressTs?: string;
+  resultTs?: string;
+  fileIds?: string[];
+  /** The result was posted; a replayed `done` must not post it again. */
+  delivered?: boolean;
+}
+
+export function slackRefsOf(job: JobRecord): SlackRefs | undefined {
+  const refs = job.platformRefs?.slack as SlackRefs | undefined;
+  return refs && typeof refs.channel === 'string' && typeof refs.threadTs === 'string' ? refs : undefined;
+}
+
+export interface DeliveryOptions {
+  progressIntervalMs: number;
+  renderLimits: RenderLimits;
+  logger?: Logger;
+}
+
+const TERMINAL = new Set(['done', 'failed', 'cancelled']);
+
+interface Tracker {
+  refs: SlackRefs;
+  updater: CoalescingUpdater<SlackMessage>;
+  unsubscribe?: () => void;
+  finished: Promise<void>;
+  resolveFinished: () => void;
+}
+
+export class SlackDelivery {
+  private readonly trackers = new Map<string, Tracker>();
+  private offEvent: (() => void) | undefined;
+  private stopped = false;
+  private readonly pendingWork = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly easel: Easel,
+    private readonly client: WebClient,
+    private readonly opts: DeliveryOptions,
+  ) {}
+
+  /** Pick up jobs started before a restart (their refs are on the record) when their events arrive. */
+  start(): void {
+    this.offEvent = this.easel.onEvent((e) => {
+      if (this.stopped || this.trackers.has(e.job.id) || e.job.actor.platform !== 'slack') return;
+      const refs = slackRefsOf(e.job);
+      if (!refs || refs.delivered) return;
+      this.follow(e.job.id, refs);
+    });
+  }
+
+  /** Post the progress message for a new job in `channel`/`threadTs` and follow it. */
+  async track(job: JobRecord, where: { channel: string; threadTs: string }): Promise<void> {
+    const refs: SlackRefs = { channel: where.channel, threadTs: where.threadTs };
+    const first = progressMessage(job, { type: 'queued', job, position: 1, etaMs: 0 });
+    const posted = await this.client.chat.postMessage({ channel: refs.channel, thread_ts: refs.threadTs, text: first.text, blocks: first.blocks as never });
+    refs.progressTs = posted.ts;
+    await this.easel.setPlatformRefs(job.id, { slack: { ...refs } });
+    this.follow(job.id, refs);
+  }
+
+  /** Resolves when the job's result (or failure) has been posted; for tests and shutdown. */
+  async settled(jobId: string): Promise<void> {
+    await this.trackers.get(jobId)?.finished;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.offEvent?.();
+    for (const t of this.trackers.values()) {
+      t.unsubscribe?.();
+      t.updater.stop();
+    }
+    await Promise.allSettled([...this.pendingWork]);
+  }
+
+  /** Delete a job's result messages and files, and say who did it. */
+  async removeResult(job: JobRecord, byUserId: string): Promise<void> {
+    const refs = slackRefsOf(job);
+    if (!refs) return;
+    for (const id of refs.fileIds ?? []) {
+      await this.client.files.delete({ file: id }).catch((err) => this.log('files.delete failed', err));
+    }
+    if (refs.resultTs) {
+      await this.client.chat.delete({ channel: refs.channel, ts: refs.resultTs }).catch((err) => this.log('chat.delete failed', err));
+    }
+    if (refs.progressTs) {
+      const msg = deletedMessage(job, byUserId);
+      await this.client.chat
+        .update({ channel: refs.channel, ts: refs.progressTs, text: msg.text, blocks: msg.blocks as never })
+        .catch((err) => this.log('chat.update failed', err));
+    }
+  }
+
+  private follow(jobId: string, refs: SlackRefs): void {
+    let resolveFinished!: () => void;
+    const finished = new Promise<void>((r) => (resolveFinished = r));
+    const tracker: Tracker = {
+      refs,
+      finished,
+      resolveFinished,
+      updater: new CoalescingUpdater<SlackMessage>(
+        (msg) => this.updateProgress(refs, msg),
+        this.opts.progressIntervalMs,
+        (err) => this.log('progress update failed', err),
+      ),
+    };
+    this.trackers.set(jobId, tracker);
+    tracker.unsubscribe = this.easel.subscribe(jobId, (e) => this.onJobEvent(tracker, e));
+  }
+
+  private onJobEvent(tracker: Tracker, e: JobEvent): void {
+    if (this.stopped) return;
+    if (!TERMINAL.has(e.type)) {
+      tracker.updater.push(progressMessage(e.job, e));
+      return;
+    }
+    tracker.unsubscribe?.();
+    const work = this.finish(tracker, e)
+      .catch((err) => this.log('delivering the result failed', err))
+      .finally(() => {
+        this.trackers.delete(e.job.id);
+        this.pendingWork.delete(work);
+        tracker.resolveFinished();
+      });
+    this.pendingWork.add(work);
+  }
+
+  private async finish(tracker: Tracker, e: JobEvent): Promise<void> {
+    // A replayed terminal event can arrive twice (subscribe replays, onEvent); finish() runs once per tracker.
+    if (tracker.refs.delivered) return;
+    tracker.refs.delivered = true;
+    await tracker.updater.finish(progressMessage(e.job, e));
+    if (e.type !== 'done') {
+      await this.easel.setPlatformRefs(e.job.id, { slack: { ...tracker.refs } });
+      return;
+    }
+    const job = (await this.easel.getJob(e.job.id)) ?? e.job;
+    const { channel, threadTs } = tracker.refs;
+    try {
+      const rendered = await this.easel.render(job, this.opts.renderLimits);
+      const fileIds: string[] = [];
+      if (rendered.files.length > 0) {
+        const res = (await this.client.filesUploadV2({
+          channel_id: channel,
+          thread_ts: threadTs,
+          file_uploads: rendered.files.map((f) => ({ file: f.data, filename: f.name, title: f.description, alt_text: f.description })),
+        } as never)) as unknown as { files?: Array<{ files?: Array<{ id?: string }> }> };
+        for (const group of res.files ?? []) for (const f of group.files ?? []) if (f.id) fileIds.push(f.id);
+      }
+      const card = resultMessage(job, rendered);
+      const posted = await this.client.chat.postMessage({ channel, thread_ts: threadTs, text: card.text, blocks: card.blocks as never });
+      tracker.refs.resultTs = posted.ts;
+      tracker.refs.fileIds = fileIds;
+    } catch (err) {
+      this.log('posting the result failed', err);
+      const reason = err instanceof Error ? err.message : String(err);
+      await this.client.chat
+        .postMessage({ channel, thread_ts: threadTs, text: `:warning: The job finished, but Easel could not post the result here (${reason}).` })
+        .catch(() => {});
+    }
+    await this.easel.setPlatformRefs(job.id, { slack: { ...tracker.refs } });
+  }
+
+  private async updateProgress(refs: SlackRefs, msg: SlackMessage): Promise<void> {
+    if (!refs.progressTs) return;
+    await this.client.chat.update({ channel: refs.channel, ts: refs.progressTs, text: msg.text, blocks: msg.blocks as never });
+  }
+
+  private log(what: string, err: unknown): void {
+    const detail = err instanceof Error ? err.message : String(err);
+    this.opts.logger?.warn({ err: detail }, `slack: ${what}`);
+  }
+}
