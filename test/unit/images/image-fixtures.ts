@@ -20,6 +20,23 @@ export async function noisyRgb(width: number, height: number, seed = 1): Promise
   return data;
 }
 
+/** Photo-like content: smooth colour gradients with light grain (compresses like a real render). */
+export async function photoLikePng(width: number, height: number, seed = 1): Promise<Buffer> {
+  const data = Buffer.alloc(width * height * 3);
+  let x = seed * 2654435761;
+  for (let y = 0; y < height; y++) {
+    for (let c = 0; c < width; c++) {
+      const i = (y * width + c) * 3;
+      x = (x * 1103515245 + 12345) >>> 0;
+      const grain = ((x >>> 16) & 15) - 8;
+      data[i] = Math.max(0, Math.min(255, Math.round((c * 255) / width) + grain));
+      data[i + 1] = Math.max(0, Math.min(255, Math.round((y * 255) / height) + grain));
+      data[i + 2] = Math.max(0, Math.min(255, 128 + Math.round(100 * Math.sin((c + y) / 40)) + grain));
+    }
+  }
+  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
 export async function noisyPng(width: number, height: number, seed = 1): Promise<Buffer> {
   return sharp(await noisyRgb(width, height, seed), { raw: { width, height, channels: 3 } }).png().toBuffer();
 }

@@ -1,0 +1,97 @@
+/**
+ * Encode an image so it fits a platform's upload cap (Discord 10 MiB, Slack, ...). Never returns more
+ * than maxBytes. In order of preference:
+ *   1. the input itself, when it already fits and is PNG/JPEG/WebP (no work at all: the common case);
+ *   2. PNG (lossless) re-encoded harder, when a PNG or lossless input is only a little over;
+ *   3. WebP at falling quality;
+ *   4. JPEG at lower quality (alpha flattened onto white);
+ *   5. JPEG at smaller dimensions, scaled from the last size so it usually takes one more try.
+ * The input is decoded once; every attempt encodes from the same raw pixels.
+ */
+import sharp, { type Sharp } from 'sharp';
+import { sniffImage } from './sniff.ts';
+
+export interface FittedImage {
+  data: Buffer;
+  mime: string;
+  ext: string;
+}
+
+const WEBP_MAX_SIDE = 16383;
+const WEBP_QUALITIES = [90, 78, 64];
+const JPEG_QUALITIES = [60, 45];
+const MIN_SIDE = 16;
+
+interface Raw {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 3 | 4;
+}
+
+function fromRaw(raw: Raw): Sharp {
+  return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+}
+
+export async function encodeToFit(image: Buffer, maxBytes: number, opts: { preferPng?: boolean } = {}): Promise<FittedImage> {
+  if (!(maxBytes > 0)) throw new Error(`encodeToFit: maxBytes must be positive, got ${maxBytes}`);
+  const preferPng = opts.preferPng !== false;
+  const sniffed = sniffImage(image);
+  const format = sniffed.kind === 'image' ? sniffed.format : undefined;
+
+  if (image.length <= maxBytes) {
+    if (format === 'png' && preferPng) return { data: image, mime: 'image/png', ext: 'png' };
+    if (format === 'jpeg') return { data: image, mime: 'image/jpeg', ext: 'jpg' };
+    if (format === 'webp') return { data: image, mime: 'image/webp', ext: 'webp' };
+  }
+
+  const decoded = await sharp(image, { autoOrient: true, limitInputPixels: false }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const raw: Raw = {
+    data: decoded.data,
+    width: decoded.info.width,
+    height: decoded.info.height,
+    channels: decoded.info.channels === 4 ? 4 : 3,
+  };
+  const lossless = format !== 'jpeg' && format !== 'webp';
+
+  // A lossless source slightly over the cap often fits with stronger PNG compression.
+  if (preferPng && lossless && image.length <= maxBytes * 1.25) {
+    const png = await fromRaw(raw).png({ compressionLevel: 9, adaptiveFiltering: true }).toBuffer();
+    if (png.length <= maxBytes) return { data: png, mime: 'image/png', ext: 'png' };
+  }
+
+  let lastSize = Infinity;
+  if (Math.max(raw.width, raw.height) <= WEBP_MAX_SIDE) {
+    for (const quality of WEBP_QUALITIES) {
+      const webp = await fromRaw(raw).webp({ quality, effort: 2, smartSubsample: false }).toBuffer();
+      if (webp.length <= maxBytes) return { data: webp, mime: 'image/webp', ext: 'webp' };
+      lastSize = webp.length;
+      // Far over: lower quality alone will not get there, go straight to shrinking.
+      if (webp.length > maxBytes * 2.5) break;
+    }
+  }
+
+  const flat: Raw =
+    raw.channels === 4
+      ? { ...raw, channels: 3, data: await fromRaw(raw).flatten({ background: '#ffffff' }).raw().toBuffer() }
+      : raw;
+  for (const quality of JPEG_QUALITIES) {
+    const jpeg = await fromRaw(flat).jpeg({ quality }).toBuffer();
+    if (jpeg.length <= maxBytes) return { data: jpeg, mime: 'image/jpeg', ext: 'jpg' };
+    // Shrinking encodes at the first (better) quality, so estimate from that size.
+    if (quality === JPEG_QUALITIES[0]) lastSize = jpeg.length;
+  }
+
+  // Last resort: fewer pixels. Bytes scale roughly with area, so aim a little under the cap.
+  let scale = 1;
+  for (let attempt = 0; attempt < 12; attempt++) {
+    scale *= Math.min(0.9, Math.sqrt((maxBytes * 0.85) / lastSize));
+    const width = Math.max(1, Math.round(flat.width * scale));
+    const height = Math.max(1, Math.round(flat.height * scale));
+    const jpeg = await fromRaw(flat).resize(width, height, { fit: 'fill' }).jpeg({ quality: JPEG_QUALITIES[0] }).toBuffer();
+    if (jpeg.length <= maxBytes) return { data: jpeg, mime: 'image/jpeg', ext: 'jpg' };
+    if (Math.max(width, height) <= MIN_SIDE) break;
+    lastSize = jpeg.length;
+  }
+  throw new Error(`encodeToFit: cannot fit a ${raw.width}×${raw.height} image into ${maxBytes} bytes`);
+}
