@@ -265,7 +265,8 @@ export function readModalValues(spec: CommandSpec, values: ViewStateValues, mode
         continue;
       }
       if ((opt.min !== undefined && n < opt.min) || (opt.max !== undefined && n > opt.max)) {
-        errors[block] = `${opt.name} must be ${describeRange(opt)}; you gave ${raw}`;
+        const range = opt.min !== undefined && opt.max !== undefined ? `between ${opt.min} and ${opt.max}` : describeRange(opt);
+        errors[block] = `${opt.name} must be ${range}; you gave ${raw}`;
         continue;
       }
       options[opt.name] = n;

@@ -2,7 +2,7 @@
  * The Block Kit checks the fake Slack applies, with Slack's limits: at most 50 blocks in a message
  * and 100 in a modal, section text <= 3000, action_id/block_id <= 255, button value <= 2000, button
  * text <= 75, <= 25 elements in an actions block, input blocks (and file_input) only in modals,
- * action_ids unique within one message or view. Returns a list of problems ([] = valid).
+ * action_ids unique within their block, block_ids unique within the message or view. Returns a list of problems ([] = valid).
  */
 
 type Obj = Record<string, unknown>;
@@ -183,7 +183,10 @@ export function checkBlocks(blocks: unknown, surface: 'message' | 'modal'): stri
   const max = surface === 'modal' ? 100 : 50;
   if (blocks.length > max) ctx.problems.push(`blocks: no more than ${max} items allowed`);
   const blockIds = new Set<string>();
-  blocks.forEach((b, i) => block(ctx, i, b, blockIds));
+  blocks.forEach((b, i) => {
+    ctx.actionIds = new Set(); // Slack: "unique among all other action_ids in the containing block"
+    block(ctx, i, b, blockIds);
+  });
   return ctx.problems;
 }
 
