@@ -1,0 +1,243 @@
+/**
+ * JSON the way ComfyUI's Python server reads and writes it.
+ *
+ * - parseOrdered keeps the source order of object keys (JavaScript objects sort integer-like keys such as
+ *   node ids "3", "10" ahead of others; Python dicts keep insertion order, and ComfyUI reports cached nodes
+ *   and node errors in prompt order). The order is kept in a hidden symbol property; keysOf() reads it.
+ * - pyJson writes like Python's json.dumps defaults: ", " and ": " separators, non-ASCII escaped, and the
+ *   unsigned 64-bit seed maximum printed exactly (18446744073709551615), as the real server does.
+ */
+
+const ORDER = Symbol('keyOrder');
+
+type Obj = Record<string, unknown> & { [ORDER]?: string[] };
+
+export function keysOf(obj: object): string[] {
+  const order = (obj as Obj)[ORDER];
+  if (order) return order.filter((k) => Object.prototype.hasOwnProperty.call(obj, k));
+  return Object.keys(obj);
+}
+
+/** Make a plain object whose key order is remembered (for objects built in code). */
+export function orderedObject(entries: Array<[string, unknown]>): Record<string, unknown> {
+  const o: Obj = {};
+  const order: string[] = [];
+  for (const [k, v] of entries) {
+    if (!Object.prototype.hasOwnProperty.call(o, k)) order.push(k);
+    o[k] = v;
+  }
+  Object.defineProperty(o, ORDER, { value: order, enumerable: false, writable: true });
+  return o;
+}
+
+/** Set a key on an ordered object, appending it to the order if new. */
+export function setOrdered(obj: Record<string, unknown>, key: string, value: unknown): void {
+  const o = obj as Obj;
+  if (!Object.prototype.hasOwnProperty.call(o, key)) {
+    if (!o[ORDER]) Object.defineProperty(o, ORDER, { value: Object.keys(o), enumerable: false, writable: true });
+    o[ORDER]!.push(key);
+  }
+  o[key] = value;
+}
+
+/** Deep copy keeping key order. */
+export function cloneOrdered<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => cloneOrdered(v)) as T;
+  if (value !== null && typeof value === 'object') {
+    return orderedObject(keysOf(value).map((k) => [k, cloneOrdered((value as Record<string, unknown>)[k])])) as T;
+  }
+  return value;
+}
+
+export class JsonSyntaxError extends Error {}
+
+export function parseOrdered(text: string): unknown {
+  let i = 0;
+  const n = text.length;
+  const ws = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+      else break;
+    }
+  };
+  const fail = (what: string): never => {
+    throw new JsonSyntaxError(`${what} at position ${i}`);
+  };
+  const parseString = (): string => {
+    // text[i] === '"'
+    const start = i + 1;
+    let j = start;
+    while (j < n) {
+      const c = text.charCodeAt(j);
+      if (c === 34) break;
+      if (c === 92) {
+        // has escapes: fall back to JSON.parse for the whole token
+        let k = j;
+        while (k < n) {
+          const d = text.charCodeAt(k);
+          if (d === 92) k += 2;
+          else if (d === 34) break;
+          else k++;
+        }
+        if (k >= n) fail('Unterminated string');
+        const s = JSON.parse(text.slice(i, k + 1)) as string;
+        i = k + 1;
+        return s;
+      }
+      if (c < 32) fail('Bad control character in string');
+      j++;
+    }
+    if (j >= n) fail('Unterminated string');
+    i = j + 1;
+    return text.slice(start, j);
+  };
+  const numberRe = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  const parseValue = (depth: number): unknown => {
+    if (depth > 5000) fail('Too deeply nested');
+    ws();
+    if (i >= n) fail('Unexpected end of JSON input');
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const entries: Array<[string, unknown]> = [];
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return orderedObject(entries);
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail('Expected property name');
+        const key = parseString();
+        ws();
+        if (text[i] !== ':') fail("Expected ':'");
+        i++;
+        entries.push([key, parseValue(depth + 1)]);
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return orderedObject(entries);
+        }
+        fail("Expected ',' or '}'");
+      }
+    }
+    if (c === '[') {
+      i++;
+      const arr: unknown[] = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return arr;
+      }
+      for (;;) {
+        arr.push(parseValue(depth + 1));
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return arr;
+        }
+        fail("Expected ',' or ']'");
+      }
+    }
+    if (c === '"') return parseString();
+    if (text.startsWith('true', i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith('false', i)) {
+      i += 5;
+      return false;
+    }
+    if (text.startsWith('null', i)) {
+      i += 4;
+      return null;
+    }
+    // Python's json also accepts NaN / Infinity
+    if (text.startsWith('NaN', i)) {
+      i += 3;
+      return NaN;
+    }
+    if (text.startsWith('Infinity', i)) {
+      i += 8;
+      return Infinity;
+    }
+    if (text.startsWith('-Infinity', i)) {
+      i += 9;
+      return -Infinity;
+    }
+    numberRe.lastIndex = i;
+    const m = numberRe.exec(text);
+    if (!m) fail('Unexpected token');
+    i += m![0].length;
+    return Number(m![0]);
+  };
+  const v = parseValue(0);
+  ws();
+  if (i < n) fail('Extra data');
+  return v;
+}
+
+const U64_MAX_AS_DOUBLE = 18446744073709551615;
+
+function escapeString(s: string): string {
+  let out = '"';
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 34) out += '\\"';
+    else if (c === 92) out += '\\\\';
+    else if (c === 10) out += '\\n';
+    else if (c === 13) out += '\\r';
+    else if (c === 9) out += '\\t';
+    else if (c === 8) out += '\\b';
+    else if (c === 12) out += '\\f';
+    else if (c < 32 || c > 126) out += '\\u' + c.toString(16).padStart(4, '0');
+    else out += s[k];
+  }
+  return out + '"';
+}
+
+function numberText(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  if (v === U64_MAX_AS_DOUBLE) return '18446744073709551615';
+  return String(v);
+}
+
+/** Serialise like Python's json.dumps (default separators, ensure_ascii). */
+export function pyJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return escapeString(value);
+    case 'number':
+      return numberText(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return value.toString();
+    case 'object': {
+      if (Array.isArray(value)) return '[' + value.map((v) => pyJson(v)).join(', ') + ']';
+      if (Buffer.isBuffer(value)) return 'null';
+      const keys = keysOf(value);
+      const parts: string[] = [];
+      for (const k of keys) {
+        const v = (value as Record<string, unknown>)[k];
+        if (v === undefined || typeof v === 'function') continue;
+        parts.push(escapeString(k) + ': ' + pyJson(v));
+      }
+      return '{' + parts.join(', ') + '}';
+    }
+    default:
+      return 'null';
+  }
+}
