@@ -56,4 +56,15 @@ export interface JobPlan {
   runs: Array<{ workflow: Workflow; label?: string; steps: number }>;
   /** How the outputs are shown: a gallery grid (1..N labels) or a labelled strip (ladder). */
   layout: 'gallery' | 'strip';
+  /** What planJob chose on this host (for the result summary and logs). */
+  info?: {
+    checkpoint?: string;
+    upscaleModel?: string;
+    /** Size the first image is worked at, and the output size when the preset scales it. */
+    width: number;
+    height: number;
+    outputWidth: number;
+    outputHeight: number;
+    tiledVae: boolean;
+  };
 }
