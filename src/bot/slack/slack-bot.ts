@@ -43,7 +43,7 @@ export interface SlackBotOptions {
   logger?: Logger;
   /** Hosts besides files.slack.com that url_private may point to. Default: the host of config.apiUrl, if set. */
   fileHosts?: string[];
-  /** Largest Slack file Easel downloads, bytes (default 20 MB). */
+  /** Largest Slack file Easel downloads, bytes (default 25 MB, like limits.maxInputBytes). */
   maxDownloadBytes?: number;
   /** Least time between two edits of a progress message, ms (default 1500). */
   progressIntervalMs?: number;
@@ -62,7 +62,7 @@ export interface SlackBot {
   settled(jobId: string): Promise<void>;
 }
 
-const DEFAULT_MAX_DOWNLOAD = 20 * 1024 * 1024;
+const DEFAULT_MAX_DOWNLOAD = 25 * 1024 * 1024;
 const DEFAULT_RENDER_LIMITS: RenderLimits = { maxFileBytes: 20 * 1024 * 1024, maxFiles: 10 };
 
 const VERBS: Record<JobAction, string> = {
