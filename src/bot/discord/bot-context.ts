@@ -1,0 +1,145 @@
+/**
+ * What every interaction handler shares: the Easel facade, the REST client, download policy, the
+ * presenters of running jobs, and small helpers (who is acting, how to answer with a friendly
+ * ephemeral error).
+ */
+import {
+  GuildMember,
+  MessageFlags,
+  type BaseInteraction,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type MessageContextMenuCommandInteraction,
+  type ModalSubmitInteraction,
+  type REST,
+} from 'discord.js';
+import type pino from 'pino';
+import type { Easel } from '../../app/types.ts';
+import { isUserError } from '../../commands/errors.ts';
+import type { Actor, JobRecord } from '../../jobs/types.ts';
+import type { DownloadPolicy } from './attachment-download.ts';
+import type { PresenterRegistry } from './presenter-registry.ts';
+import type { DiscordRefs } from './job-presenter.ts';
+
+export type RepliableInteraction =
+  | ChatInputCommandInteraction
+  | ButtonInteraction
+  | ModalSubmitInteraction
+  | MessageContextMenuCommandInteraction;
+
+export interface BotContext {
+  easel: Easel;
+  rest: REST;
+  logger: pino.Logger;
+  download: DownloadPolicy;
+  presenters: PresenterRegistry;
+  /** Images picked through a context menu, downloaded while the user fills in the modal. */
+  pickedImages: PickedImages;
+  now: () => number;
+}
+
+export function actorOf(interaction: BaseInteraction): Actor {
+  const member = interaction.member;
+  let roles: string[] | undefined;
+  if (member instanceof GuildMember) roles = [...member.roles.cache.keys()];
+  else if (member && Array.isArray((member as { roles?: unknown }).roles)) roles = (member as { roles: string[] }).roles;
+  const user = interaction.user;
+  return {
+    platform: 'discord',
+    userId: user.id,
+    displayName: user.globalName ?? user.username,
+    channelId: interaction.channelId ?? `dm-${user.id}`,
+    ...(interaction.guildId ? { serverId: interaction.guildId } : {}),
+    ...(roles ? { roles } : {}),
+  };
+}
+
+export const GENERIC_ERROR = 'Something went wrong on my side. Nothing was lost; please try again in a moment.';
+
+/** The words to show for an error: the core's message for UserErrors, a generic line otherwise. */
+export function errorText(err: unknown): string {
+  return isUserError(err) ? err.message : GENERIC_ERROR;
+}
+
+/**
+ * Answer with an ephemeral error whatever state the interaction is in. A public deferred reply is
+ * deleted first, so the error is seen only by the person who asked.
+ */
+export async function replyError(ctx: BotContext, interaction: RepliableInteraction, err: unknown): Promise<void> {
+  if (!isUserError(err)) ctx.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'discord: interaction failed');
+  const content = errorText(err);
+  try {
+    if (interaction.deferred && !interaction.replied) {
+      if (interaction.isMessageComponent() && !interactionHasOwnReply(interaction)) {
+        await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
+        return;
+      }
+      await interaction.deleteReply().catch(() => undefined);
+      await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
+    } else if (interaction.replied) {
+      await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
+    } else {
+      await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+    }
+  } catch (e) {
+    ctx.logger.warn({ err: String(e) }, 'discord: could not show an error to the user');
+  }
+}
+
+/** Buttons we defer with deferUpdate have no reply of their own (their @original is the clicked message). */
+const ownReply = new WeakSet<object>();
+export function markOwnReply(interaction: object): void {
+  ownReply.add(interaction);
+}
+function interactionHasOwnReply(interaction: object): boolean {
+  return ownReply.has(interaction);
+}
+
+/** Public "thinking…" reply, returning the id of the reply message. */
+export async function deferPublic(interaction: RepliableInteraction): Promise<string | undefined> {
+  const res = await interaction.deferReply({ withResponse: true });
+  markOwnReply(interaction);
+  return res.resource?.message?.id ?? undefined;
+}
+
+/** Start showing a job's progress in the reply of `interaction`. */
+export async function followJob(ctx: BotContext, interaction: RepliableInteraction, job: JobRecord, messageId?: string): Promise<void> {
+  const refs: DiscordRefs = {
+    applicationId: interaction.applicationId,
+    channelId: interaction.channelId ?? job.actor.channelId,
+    ...(interaction.guildId ? { guildId: interaction.guildId } : {}),
+    interactionToken: interaction.token,
+    tokenIssuedAt: interaction.createdTimestamp,
+    ...(messageId ? { messageId } : {}),
+    ...(interaction.attachmentSizeLimit ? { attachmentSizeLimit: interaction.attachmentSizeLimit } : {}),
+  };
+  await ctx.presenters.start(job, refs);
+}
+
+/** Downloads started when a context menu was used, keyed by the target message id. */
+export class PickedImages {
+  private readonly entries = new Map<string, { at: number; bytes: Promise<Buffer> }>();
+  constructor(
+    private readonly ttlMs = 15 * 60 * 1000,
+    private readonly max = 500,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  put(messageId: string, bytes: Promise<Buffer>): void {
+    bytes.catch(() => undefined); // awaited later; never an unhandled rejection
+    this.prune();
+    this.entries.set(messageId, { at: this.now(), bytes });
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  take(messageId: string): Promise<Buffer> | undefined {
+    this.prune();
+    const e = this.entries.get(messageId);
+    return e?.bytes;
+  }
+
+  private prune(): void {
+    const t = this.now();
+    for (const [k, v] of this.entries) if (t - v.at > this.ttlMs) this.entries.delete(k);
+  }
+}

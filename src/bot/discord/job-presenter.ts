@@ -1,0 +1,262 @@
+/**
+ * Follows one job and keeps its Discord message current: queue position and ETA, then a progress bar
+ * with the newest preview (edits coalesced to one per `editIntervalMs`), then the result, a failure
+ * notice or "Cancelled". Everything it needs lives in the job's platformRefs, so a presenter can be
+ * rebuilt after a restart from the stored job alone.
+ *
+ * Delivery outlives the 15-minute interaction token: while the token lives, messages go through the
+ * interaction webhook; after that (or when Discord says the token is dead) the result is posted as a
+ * bot message in the channel, or in the author's DMs when the channel is not writable, and the
+ * original reply is edited to point at it.
+ */
+import { Routes, type REST } from 'discord.js';
+import type pino from 'pino';
+import type { Easel } from '../../app/types.ts';
+import type { JobEvent, JobRecord } from '../../jobs/types.ts';
+import { CoalescingUpdater } from '../shared/coalescing-updater.ts';
+import { describeProgress, jobTitle } from '../shared/job-text.ts';
+import { isMessageGone, isNoAccess, isTokenDead, isTooLarge } from './discord-errors.ts';
+import { DEFAULT_ATTACHMENT_LIMIT, MAX_FILES, noticeMessage, resultMessage, statusMessage, type OutgoingMessage } from './message-payloads.ts';
+
+/** Interaction tokens live 15 minutes; stop trusting one a little before that. */
+export const TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+const TOKEN_MARGIN_MS = 30 * 1000;
+
+/** What the Discord adapter stores in job.platformRefs.discord. */
+export interface DiscordRefs {
+  applicationId: string;
+  channelId: string;
+  guildId?: string;
+  interactionToken?: string;
+  tokenIssuedAt?: number;
+  /** The reply that shows progress (and, while the token lives, the result). */
+  messageId?: string;
+  attachmentSizeLimit?: number;
+  resultChannelId?: string;
+  resultMessageId?: string;
+  /** Set once the result, failure or cancellation has been shown. */
+  delivered?: boolean;
+}
+
+export function discordRefsOf(job: JobRecord): DiscordRefs | undefined {
+  const r = job.platformRefs?.discord as DiscordRefs | undefined;
+  return r && typeof r === 'object' && typeof r.channelId === 'string' ? r : undefined;
+}
+
+export interface PresenterDeps {
+  easel: Easel;
+  rest: REST;
+  logger: pino.Logger;
+  now: () => number;
+  editIntervalMs: number;
+}
+
+interface SentMessage {
+  id: string;
+  channel_id: string;
+}
+
+export class JobPresenter {
+  private readonly updater: CoalescingUpdater<OutgoingMessage>;
+  private tokenDead = false;
+  private originalGone = false;
+  private terminal: Promise<void> | undefined;
+  private finishedResolve!: () => void;
+  /** Resolves when the job's outcome has been shown (or could not be). */
+  readonly finished = new Promise<void>((r) => (this.finishedResolve = r));
+
+  constructor(
+    private job: JobRecord,
+    private refs: DiscordRefs,
+    private readonly deps: PresenterDeps,
+  ) {
+    this.updater = new CoalescingUpdater<OutgoingMessage>({
+      minIntervalMs: deps.editIntervalMs,
+      apply: async (m) => {
+        await this.editOriginal(m);
+      },
+      isGone: (err) => isMessageGone(err) || isNoAccess(err) || isTokenDead(err),
+      onGone: (err) => {
+        if (isMessageGone(err)) this.originalGone = true;
+        deps.logger.debug({ job: job.id, err: String(err) }, 'discord: progress message gone, no more edits');
+      },
+      onError: (err) => deps.logger.warn({ job: job.id, err: String(err) }, 'discord: progress edit failed'),
+      now: deps.now,
+    });
+  }
+
+  get jobId(): string {
+    return this.job.id;
+  }
+
+  handle(e: JobEvent): void {
+    if (this.terminal) return;
+    this.job = { ...e.job, platformRefs: this.job.platformRefs };
+    switch (e.type) {
+      case 'done':
+        this.terminal = this.finish(() => this.deliverResult());
+        return;
+      case 'failed':
+        this.terminal = this.finish(() => this.deliverFailure(e.code, e.reason));
+        return;
+      case 'cancelled':
+        this.terminal = this.finish(() => this.deliverNotice(`**${jobTitle(this.job)}** for <@${this.job.actor.userId}>: cancelled.`));
+        return;
+      default:
+        this.updater.push(statusMessage(this.job, describeProgress(e), e.type === 'running' ? e.preview : undefined));
+    }
+  }
+
+  /** Stop editing (bot shutting down). */
+  async stop(): Promise<void> {
+    await this.updater.stop();
+  }
+
+  private async finish(work: () => Promise<void>): Promise<void> {
+    await this.updater.stop();
+    try {
+      await work();
+      this.refs = { ...this.refs, delivered: true };
+      await this.deps.easel.setPlatformRefs(this.job.id, { discord: this.refs });
+    } catch (err) {
+      this.deps.logger.error({ job: this.job.id, err: String(err) }, 'discord: could not deliver the outcome of a job');
+    } finally {
+      this.finishedResolve();
+    }
+  }
+
+  // ---- transport -------------------------------------------------------------------------------
+
+  private tokenAlive(): boolean {
+    if (this.tokenDead || !this.refs.interactionToken || this.refs.tokenIssuedAt === undefined) return false;
+    return this.deps.now() - this.refs.tokenIssuedAt < TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS;
+  }
+
+  private webhookRoute(messageId?: string): `/${string}` {
+    const token = this.refs.interactionToken as string;
+    return messageId
+      ? Routes.webhookMessage(this.refs.applicationId, token, messageId)
+      : Routes.webhook(this.refs.applicationId, token);
+  }
+
+  /** Edit the reply: through the token while it lives, else as the bot through the channel route. */
+  private async editOriginal(m: OutgoingMessage): Promise<SentMessage> {
+    if (this.tokenAlive()) {
+      try {
+        return (await this.deps.rest.patch(this.webhookRoute('@original'), { body: m.body, files: m.files, auth: false })) as SentMessage;
+      } catch (err) {
+        if (!isTokenDead(err)) throw err;
+        this.tokenDead = true;
+      }
+    }
+    if (!this.refs.messageId) throw Object.assign(new Error('no message to edit'), { code: 10008 });
+    return (await this.deps.rest.patch(Routes.channelMessage(this.refs.channelId, this.refs.messageId), {
+      body: m.body,
+      files: m.files,
+    })) as SentMessage;
+  }
+
+  /** A new message: a follow-up through the token, else a bot message in the channel, else a DM. */
+  private async postNew(m: OutgoingMessage, opts: { viaToken: boolean }): Promise<SentMessage> {
+    if (opts.viaToken && this.tokenAlive()) {
+      try {
+        return (await this.deps.rest.post(this.webhookRoute(), {
+          body: m.body,
+          files: m.files,
+          auth: false,
+          query: new URLSearchParams({ wait: 'true' }),
+        })) as SentMessage;
+      } catch (err) {
+        if (!isTokenDead(err)) throw err;
+        this.tokenDead = true;
+      }
+    }
+    try {
+      return (await this.deps.rest.post(Routes.channelMessages(this.refs.channelId), { body: m.body, files: m.files })) as SentMessage;
+    } catch (err) {
+      if (!isNoAccess(err)) throw err;
+      this.deps.logger.info({ job: this.job.id }, 'discord: channel not writable, sending the result by DM');
+    }
+    const dm = (await this.deps.rest.post(Routes.userChannels(), { body: { recipient_id: this.job.actor.userId } })) as { id: string };
+    return (await this.deps.rest.post(Routes.channelMessages(dm.id), { body: m.body, files: m.files })) as SentMessage;
+  }
+
+  private link(m: SentMessage): string {
+    const inGuild = m.channel_id === this.refs.channelId && this.refs.guildId;
+    return `https://discord.com/channels/${inGuild ? this.refs.guildId : '@me'}/${m.channel_id}/${m.id}`;
+  }
+
+  // ---- outcomes --------------------------------------------------------------------------------
+
+  private async render(limit: number) {
+    return this.deps.easel.render(this.job, { maxFileBytes: limit, maxFiles: MAX_FILES });
+  }
+
+  private async deliverResult(): Promise<void> {
+    let limit = this.refs.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT;
+    let rendered = await this.render(limit);
+    const send = async (mention: boolean): Promise<{ sent: SentMessage; replaced: boolean }> => {
+      const msg = resultMessage(this.job, rendered, { mention });
+      if (!this.originalGone && this.tokenAlive()) {
+        try {
+          const sent = (await this.deps.rest.patch(this.webhookRoute('@original'), { body: msg.body, files: msg.files, auth: false })) as SentMessage;
+          return { sent, replaced: true };
+        } catch (err) {
+          if (isMessageGone(err)) this.originalGone = true;
+          else if (isTokenDead(err)) this.tokenDead = true;
+          else throw err;
+        }
+      }
+      // The token is gone (or the reply was deleted): a new message, pinging the author.
+      const sent = await this.postNew(resultMessage(this.job, rendered, { mention: true }), { viaToken: true });
+      return { sent, replaced: false };
+    };
+    let outcome: { sent: SentMessage; replaced: boolean };
+    try {
+      outcome = await send(false);
+    } catch (err) {
+      if (!isTooLarge(err)) throw err;
+      // The platform's real cap was lower than we were told: shrink and try once more.
+      limit = Math.floor(limit / 2);
+      rendered = await this.render(limit);
+      outcome = await send(false);
+    }
+    this.refs = { ...this.refs, resultChannelId: outcome.sent.channel_id, resultMessageId: outcome.sent.id };
+    if (!outcome.replaced && !this.originalGone && this.refs.messageId) {
+      await this.editOriginal(noticeMessage(`**${jobTitle(this.job)}** for <@${this.job.actor.userId}> is done: ${this.link(outcome.sent)}`)).catch(
+        (err) => this.deps.logger.debug({ job: this.job.id, err: String(err) }, 'discord: could not point the reply at the result'),
+      );
+    }
+  }
+
+  private async deliverFailure(code: string, reason: string): Promise<void> {
+    const text = `Your **${jobTitle(this.job)}** failed: ${reason || code}`;
+    if (this.tokenAlive()) {
+      try {
+        await this.deps.rest.post(this.webhookRoute(), {
+          body: { content: text, flags: 64, allowed_mentions: { parse: [] } },
+          auth: false,
+          query: new URLSearchParams({ wait: 'true' }),
+        });
+        await this.deps.rest.delete(this.webhookRoute('@original'), { auth: false }).catch(() => undefined);
+        return;
+      } catch (err) {
+        if (!isTokenDead(err)) throw err;
+        this.tokenDead = true;
+      }
+    }
+    await this.deliverNotice(`**${jobTitle(this.job)}** for <@${this.job.actor.userId}> failed: ${reason || code}`);
+  }
+
+  private async deliverNotice(text: string): Promise<void> {
+    if (!this.originalGone) {
+      try {
+        await this.editOriginal(noticeMessage(text));
+        return;
+      } catch (err) {
+        if (!isMessageGone(err) && !isNoAccess(err) && !isTokenDead(err)) throw err;
+      }
+    }
+    await this.postNew(noticeMessage(text), { viaToken: true });
+  }
+}

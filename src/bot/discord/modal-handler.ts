@@ -1,0 +1,71 @@
+/**
+ * Modal submissions: "edit" on a result (a rerun with the changed fields) and the context-menu modal
+ * (a new job on the image picked from a message).
+ */
+import { ComponentType, Routes, type APIMessage, type ModalSubmitInteraction } from 'discord.js';
+import { UserError } from '../../commands/errors.ts';
+import type { CommandName } from '../../commands/types.ts';
+import { decodeCustomId } from '../shared/custom-id.ts';
+import { downloadAttachment, type AttachmentInfo } from './attachment-download.ts';
+import { actorOf, deferPublic, followJob, replyError, type BotContext } from './bot-context.ts';
+import { loadJobFor } from './button-handler.ts';
+import { modalValues } from './modals.ts';
+
+export async function handleModal(ctx: BotContext, interaction: ModalSubmitInteraction): Promise<void> {
+  const parts = decodeCustomId(interaction.customId);
+  if (!parts) return;
+  let messageId: string | undefined;
+  try {
+    messageId = await deferPublic(interaction);
+  } catch (err) {
+    ctx.logger.warn({ err: String(err) }, 'discord: could not acknowledge a modal');
+    return;
+  }
+  try {
+    if (parts.action === 'edit') {
+      const job = await loadJobFor(ctx, parts.id, 'edit', interaction);
+      // Every field the modal showed; a field left as it was is not an edit.
+      const edits: Record<string, unknown> = {};
+      for (const [id, field] of interaction.fields.fields) {
+        if (field.type !== ComponentType.TextInput) continue;
+        const value = field.value.trim();
+        const before = job.params[id] === undefined ? '' : String(job.params[id]);
+        if (value !== before) edits[id] = value;
+      }
+      const next = await ctx.easel.rerun({ jobId: job.id, action: 'edit', actor: actorOf(interaction), edits });
+      await followJob(ctx, interaction, next, messageId);
+      return;
+    }
+    if (parts.action.startsWith('ctx-')) {
+      const command = parts.action.slice(4) as CommandName;
+      const spec = ctx.easel.commands.find((s) => s.name === command);
+      if (!spec) throw new UserError('not_found', `/${command} is not available any more.`);
+      const bytes = await (ctx.pickedImages.take(parts.id) ?? refetchImage(ctx, interaction, parts.id));
+      const { note: _note, ...options } = modalValues(interaction);
+      const job = await ctx.easel.submit({ command, options, images: [bytes], actor: actorOf(interaction) });
+      await followJob(ctx, interaction, job, messageId);
+      return;
+    }
+    throw new UserError('not_found', 'That form is from an older version of Easel; please start again.');
+  } catch (err) {
+    await replyError(ctx, interaction, err);
+  }
+}
+
+/** After a restart the picked image is not in memory: read the message again and download it. */
+async function refetchImage(ctx: BotContext, interaction: ModalSubmitInteraction, messageId: string): Promise<Buffer> {
+  if (!interaction.channelId) throw new UserError('not_found', 'I could not find the message with the image; please use the menu again.');
+  let message: APIMessage;
+  try {
+    message = (await ctx.rest.get(Routes.channelMessage(interaction.channelId, messageId))) as APIMessage;
+  } catch {
+    throw new UserError('not_found', 'I could not read the message with the image any more; please use the menu again.');
+  }
+  const a = message.attachments.find((x) => x.content_type?.startsWith('image/'));
+  const url = a?.url ?? message.embeds.find((e) => e.image?.url)?.image?.url;
+  if (!url) throw new UserError('bad_image', 'That message no longer has an image.');
+  const info: AttachmentInfo = a
+    ? { name: a.filename, url: a.url, size: a.size, contentType: a.content_type ?? null }
+    : { name: 'image', url, size: 0, contentType: null };
+  return downloadAttachment(info, ctx.download);
+}
