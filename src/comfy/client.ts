@@ -47,6 +47,11 @@ export interface ComfyClientOptions {
   pongTimeoutMs?: number;
   /** In-flight prompts of a host that stays unreachable this long reject with HostUnavailableError (default 120_000). */
   giveUpMs?: number;
+  /**
+   * How often to ask the host about attached prompts, whose events go to the socket of the process
+   * that submitted them (default 1_000).
+   */
+  attachPollMs?: number;
 }
 
 /** The client was closed while a prompt was still in flight (the prompt may still run on the host). */
@@ -118,6 +123,7 @@ export class ComfyClient extends EventEmitter {
   private readonly socket: HostSocket;
   private readonly livenessMs: number;
   private readonly giveUpMs: number;
+  private readonly attachPollMs: number;
   private readonly trackers = new Map<string, PromptTracker>();
   /** Prompt ids we do not track (yet): kept briefly in case an old host renames ours. */
   private readonly orphans = new Map<string, { at: number; msgs: Array<[string, Record<string, unknown>]> }>();
@@ -142,6 +148,7 @@ export class ComfyClient extends EventEmitter {
     this.http = new HostHttp(host);
     this.livenessMs = Math.max(50, options.livenessMs ?? 30_000);
     this.giveUpMs = options.giveUpMs ?? 120_000;
+    this.attachPollMs = Math.max(50, options.attachPollMs ?? 1_000);
     this.socket = new HostSocket({
       baseUrl: this.http.baseUrl,
       clientId: this.clientId,
@@ -641,12 +648,15 @@ export class ComfyClient extends EventEmitter {
    * been quiet for livenessMs, check on it (a socket can stay up yet stop delivering events).
    */
   private startMaintenance(): void {
-    const every = Math.max(100, Math.min(5_000, Math.floor(this.livenessMs / 3)));
+    const every = Math.max(50, Math.min(1_000, Math.floor(this.livenessMs / 10), this.attachPollMs));
     this.maintenance = setInterval(() => {
       if (this.closed || this.reconciling || this.trackers.size === 0) return;
       const now = Date.now();
       const list = [...this.trackers.values()].filter(
-        (t) => !t.settled && t.phase !== 'submitting' && (!this.socket.isOpen || now - t.lastNews >= this.livenessMs),
+        (t) =>
+          !t.settled &&
+          t.phase !== 'submitting' &&
+          (!this.socket.isOpen || now - t.lastNews >= (t.attached ? this.attachPollMs : this.livenessMs)),
       );
       if (list.length === 0) return;
       if (this.socket.isOpen) for (const t of list) t.mayHaveMissed = true;

@@ -39,6 +39,8 @@ export class PromptTracker implements PromptRun {
   /** Events may have been missed (socket was down, or attached later): confirm outputs via /history. */
   mayHaveMissed = false;
   sawSuccess = false;
+  /** Submitted by another client (e.g. a previous process): its events go elsewhere, so poll. */
+  attached = false;
   readonly outputs: Record<NodeId, ImageRef[]> = {};
   cachedNodes: NodeId[] = [];
   /** When the host last told us anything about this prompt (or we last confirmed it is queued). */
@@ -101,6 +103,7 @@ export class PromptTracker implements PromptRun {
   markAttached(): void {
     if (this.phase === 'submitting') this.phase = 'queued';
     this.mayHaveMissed = true;
+    this.attached = true;
   }
 
   /** A WebSocket message that carries this prompt's id. */
