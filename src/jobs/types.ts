@@ -43,6 +43,8 @@ export interface JobRecord {
   action?: JobAction;
   /** For vary/upscale of one image: which output (1-based) of the parent. */
   sourceIndex?: number;
+  /** Denoise ladder: the same seed at these strengths, one run each, shown as one labelled strip. */
+  ladder?: number[];
   state: JobState;
   createdAt: number;
   startedAt?: number;
@@ -59,6 +61,25 @@ export interface JobRecord {
   spoiler?: boolean;
   /** Bumped on every save; lets recovery and multiple bot instances detect stale writes. */
   version?: number;
+  /** How many ComfyUI prompts the job needs (a ladder has several); known once planned. */
+  runs?: number;
+  /** Every submission of every run, in order: where it went, under which prompt id, how it ended. */
+  attempts?: PromptAttempt[];
+}
+
+/** One submission of one run of a job to one host. Recovery re-attaches by `promptId`. */
+export interface PromptAttempt {
+  /** Which run of the job (1-based). */
+  run: number;
+  host: string;
+  promptId: string;
+  submittedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Unset while the prompt is (or may be) on the host. */
+  outcome?: 'done' | 'failed' | 'lost' | 'cancelled';
+  /** Images of this run, stored, once it is done. */
+  outputs?: StoredImage[];
 }
 
 export type JobEvent =
