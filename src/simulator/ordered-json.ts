@@ -14,8 +14,15 @@ type Obj = Record<string, unknown> & { [ORDER]?: string[] };
 
 export function keysOf(obj: object): string[] {
   const order = (obj as Obj)[ORDER];
-  if (order) return order.filter((k) => Object.prototype.hasOwnProperty.call(obj, k));
-  return Object.keys(obj);
+  const own = Object.keys(obj);
+  if (!order) return own;
+  const out = order.filter((k) => Object.prototype.hasOwnProperty.call(obj, k));
+  if (out.length !== own.length) {
+    // keys added by plain assignment go last, like a Python dict insertion
+    const known = new Set(out);
+    for (const k of own) if (!known.has(k)) out.push(k);
+  }
+  return out;
 }
 
 /** Make a plain object whose key order is remembered (for objects built in code). */
