@@ -1,8 +1,8 @@
 /**
  * `easel register`: writes Easel's commands to one guild (config.guildId, instant, for development)
- * or globally. Existing commands are fetched first and compared field by field; only new commands are
- * POSTed, changed ones PATCHed and stale ones DELETEd, so re-running it does not burn Discord's
- * 200-creates-per-day quota.
+ * or globally. Existing commands are fetched first and compared field by field; only when something
+ * differs is the set written (one bulk PUT, which keeps the ids of existing commands), so re-running it
+ * does not burn Discord's 200-creates-per-day quota or the commands' rate limit.
  */
 import { REST, Routes, type RESTPostAPIApplicationCommandsJSONBody } from 'discord.js';
 import type { CommandSpec } from '../../commands/types.ts';
@@ -83,11 +83,15 @@ export async function registerCommands(
     throw new Error('Discord application id missing: set DISCORD_APPLICATION_ID (or discord.applicationId in the config file).');
   }
   const rest =
-    opts.rest ?? new REST({ ...(config.apiBase ? { api: config.apiBase } : {}), retries: 1 }).setToken(config.token);
+    opts.rest ??
+    new REST({
+      ...(config.apiBase ? { api: config.apiBase } : {}),
+      retries: 1,
+      // A long wait means the daily create quota is used up: say so instead of hanging for hours.
+      rejectOnRateLimit: (info) => info.timeToReset > 60_000,
+    }).setToken(config.token);
   const appId = config.applicationId;
   const listRoute = config.guildId ? Routes.applicationGuildCommands(appId, config.guildId) : Routes.applicationCommands(appId);
-  const oneRoute = (id: string) =>
-    config.guildId ? Routes.applicationGuildCommand(appId, config.guildId, id) : Routes.applicationCommand(appId, id);
 
   const wanted = (opts.commands ?? buildCommandDefinitions(specs)) as unknown as CommandJSON[];
   const existing = (await rest.get(listRoute)) as CommandJSON[];
@@ -98,19 +102,15 @@ export async function registerCommands(
   for (const w of wanted) {
     const have = byKey.get(key(w));
     byKey.delete(key(w));
-    if (!have) {
-      await rest.post(listRoute, { body: w });
-      result.created.push(w.name as string);
-    } else if (!sameCommand(have, w)) {
-      await rest.patch(oneRoute(have.id as string), { body: w });
-      result.updated.push(w.name as string);
-    } else {
-      result.unchanged.push(w.name as string);
-    }
+    if (!have) result.created.push(w.name as string);
+    else if (!sameCommand(have, w)) result.updated.push(w.name as string);
+    else result.unchanged.push(w.name as string);
   }
-  for (const stale of byKey.values()) {
-    await rest.delete(oneRoute(stale.id as string));
-    result.deleted.push(stale.name as string);
+  result.deleted = [...byKey.values()].map((c) => c.name as string);
+  // One bulk overwrite, only when something differs: Discord keeps the ids of commands whose name
+  // stays, counts only new names against the daily create quota, and removes the stale ones.
+  if (result.created.length || result.updated.length || result.deleted.length) {
+    await rest.put(listRoute, { body: wanted });
   }
   return result;
 }

@@ -702,7 +702,7 @@ export class FakeDiscord extends EventEmitter {
     if (segs[0] === 'interactions') return undefined; // one callback per interaction anyway
     if (segs[0] === 'webhooks') return `webhook:${segs[1]}:${segs[2]}:${method === 'DELETE' ? 'delete' : 'msg'}`;
     if (segs[0] === 'channels') return `channel:${segs[1]}:${method === 'DELETE' ? 'delete' : 'msg'}`;
-    if (segs[0] === 'applications') return `commands:${segs[1]}`;
+    if (segs[0] === 'applications') return `commands:${segs.slice(1, 4).filter((x) => x !== 'commands').join(':')}`;
     return undefined;
   }
 
