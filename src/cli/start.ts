@@ -33,7 +33,7 @@ export async function start(config: EaselConfig): Promise<number> {
     logger.info({ host: host.name, simulated: host.simulated, up: host.up }, host.simulated ? `ComfyUI host ${host.name}: built-in simulator (simulated, no GPU)` : `ComfyUI host ${host.name}`);
   }
 
-  const ops = await startOpsServer(app, config.ops, { logger });
+  const ops = await startOpsServer(app, config, { logger });
   running.push({ stop: () => ops.close() });
   logger.info({ url: ops.url }, `health and metrics on ${ops.url}/healthz and ${ops.url}/metrics`);
 
