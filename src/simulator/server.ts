@@ -310,7 +310,35 @@ export class SimulatorServer implements Simulator {
         );
       } catch (e) {
         if (e instanceof KilledError || this.epoch !== epoch) return;
-        throw e;
+        // A simulator bug must not wedge the queue: record the prompt as failed and carry on.
+        const now = Date.now();
+        result = {
+          outputs: {},
+          meta: {},
+          status: {
+            status_str: 'error',
+            completed: false,
+            messages: [
+              ['execution_start', { prompt_id: item[1], timestamp: start }],
+              [
+                'execution_error',
+                {
+                  prompt_id: item[1],
+                  node_id: '',
+                  node_type: '',
+                  executed: [],
+                  exception_message: `simulator internal error: ${(e as Error)?.message ?? e}\n`,
+                  exception_type: 'RuntimeError',
+                  traceback: [],
+                  current_inputs: {},
+                  current_outputs: [],
+                  timestamp: now,
+                },
+              ],
+            ],
+          },
+        };
+        if (this.runningSid !== null) this.hub.send(this.runningSid, 'execution_error', result.status.messages[1][1]);
       }
       if (this.epoch !== epoch) return;
       this.busy.push({ promptId: item[1], start, end: Date.now() });
