@@ -83,9 +83,14 @@ export function checkPrompt(params: ResolvedParams, policy: PolicyConfig): void 
 export function channelDefaults(actor: Actor, policy: PolicyConfig): { negativePrompt?: string; spoiler: boolean } {
   const all = policy.channels?.[ALL_CHANNELS] ?? {};
   const own = policy.channels?.[actor.channelId] ?? {};
-  const negatives = [all.negativePrompt, own.negativePrompt].map((s) => s?.trim()).filter((s): s is string => !!s);
+  const items: string[] = [];
+  for (const text of [all.negativePrompt, own.negativePrompt]) {
+    for (const item of (text ?? '').split(',').map((s) => s.trim())) {
+      if (item && !items.some((x) => x.toLowerCase() === item.toLowerCase())) items.push(item);
+    }
+  }
   return {
-    negativePrompt: negatives.length ? [...new Set(negatives)].join(', ') : undefined,
+    negativePrompt: items.length ? items.join(', ') : undefined,
     spoiler: own.spoiler ?? all.spoiler ?? false,
   };
 }

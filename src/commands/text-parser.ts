@@ -88,6 +88,7 @@ function looksNumeric(s: string): boolean {
 
 function toValue(spec: OptionSpec, s: string): unknown {
   if ((spec.type === 'number' || spec.type === 'integer') && looksNumeric(s)) return Number(s.replace(/x$/i, ''));
+  if (spec.type === 'choice') return matchChoice(spec, s) ?? s;
   return s;
 }
 
