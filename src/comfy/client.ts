@@ -199,6 +199,8 @@ export class ComfyClient extends EventEmitter {
       this.socket.kick();
     }
     if (this.socket.isOpen) return;
+    const failure = this.socket.failure;
+    if (failure?.auth) throw this.http.unavailable(failure.reason); // retrying now cannot help
     try {
       await this.socket.waitOpen();
     } catch (err) {
@@ -338,6 +340,7 @@ export class ComfyClient extends EventEmitter {
     const warnings: WorkflowProblem[] = describeNodeErrors(answer.node_errors, wf, this.catalogueValue);
     for (const missing of missingInputImages(warnings)) this.forgetUpload(missing);
     tracker.acknowledge(typeof answer.number === 'number' ? answer.number : -1, warnings);
+    if (tracker.settled) this.trackers.delete(tracker.promptId);
     return tracker;
   }
 
@@ -358,6 +361,10 @@ export class ComfyClient extends EventEmitter {
     this.trackers.set(id, tracker);
     for (const [type, data] of this.orphans.get(id)?.msgs ?? []) tracker.handle(type, data);
     this.orphans.delete(id);
+    if (tracker.settled) {
+      this.trackers.delete(id);
+      return tracker;
+    }
     if (!this.started) this.connect().catch(() => undefined);
     void this.reconcile([tracker], 'lost');
     return tracker;
@@ -575,12 +582,15 @@ export class ComfyClient extends EventEmitter {
     if (tracker.settled) this.trackers.delete(tracker.promptId);
   }
 
+  /** Reconcile every in-flight prompt (after any reconciliation already running). */
   private reconcileAll(): Promise<void> {
-    if (this.reconciling) return this.reconciling;
-    const list = [...this.trackers.values()];
-    const p = this.reconcile(list, 'lost').finally(() => {
-      if (this.reconciling === p) this.reconciling = undefined;
-    });
+    const before = this.reconciling ?? Promise.resolve();
+    const p: Promise<void> = before
+      .then(() => this.reconcile([...this.trackers.values()], 'lost'))
+      .then(() => undefined)
+      .finally(() => {
+        if (this.reconciling === p) this.reconciling = undefined;
+      });
     this.reconciling = p;
     return p;
   }
@@ -590,15 +600,16 @@ export class ComfyClient extends EventEmitter {
    * finishes between the two calls is then found in history, never mistaken for lost.
    * `missing` says what "in neither" means: lost (host restarted) or cancelled (we deleted it).
    */
-  private async reconcile(list: PromptTracker[], missing: 'lost' | 'cancelled'): Promise<void> {
+  private async reconcile(list: PromptTracker[], missing: 'lost' | 'cancelled'): Promise<PromptTracker[]> {
+    const fromHistory: PromptTracker[] = [];
     const open = list.filter((t) => !t.settled && t.phase !== 'submitting');
-    if (open.length === 0) return;
+    if (open.length === 0) return fromHistory;
     let queue: QueueState;
     try {
       queue = await this.queue();
     } catch (err) {
       this.noteUnreachable(open, err);
-      return;
+      return fromHistory;
     }
     const known = new Map<string, number>();
     for (const item of [...queue.running, ...queue.pending]) known.set(item.promptId, item.number);
@@ -620,11 +631,14 @@ export class ComfyClient extends EventEmitter {
       }
       t.unreachableSince = undefined;
       if (t.settled) continue;
-      if (entry) t.settleFromHistory(entry);
-      else if (missing === 'cancelled') t.interrupted();
+      if (entry) {
+        t.settleFromHistory(entry);
+        fromHistory.push(t);
+      } else if (missing === 'cancelled') t.interrupted();
       else t.lose(`host ${this.host.name} no longer has it: it is neither queued nor in its history (the host was probably restarted)`);
     }
     for (const t of open) if (t.settled && this.trackers.get(t.promptId) === t) this.trackers.delete(t.promptId);
+    return fromHistory;
   }
 
   private noteUnreachable(list: PromptTracker[], err: unknown): void {
@@ -650,6 +664,7 @@ export class ComfyClient extends EventEmitter {
   private startMaintenance(): void {
     const every = Math.max(50, Math.min(1_000, Math.floor(this.livenessMs / 10), this.attachPollMs));
     this.maintenance = setInterval(() => {
+      for (const [id, t] of this.trackers) if (t.settled) this.trackers.delete(id);
       if (this.closed || this.reconciling || this.trackers.size === 0) return;
       const now = Date.now();
       const list = [...this.trackers.values()].filter(
@@ -659,10 +674,19 @@ export class ComfyClient extends EventEmitter {
           (!this.socket.isOpen || now - t.lastNews >= (t.attached ? this.attachPollMs : this.livenessMs)),
       );
       if (list.length === 0) return;
-      if (this.socket.isOpen) for (const t of list) t.mayHaveMissed = true;
-      const p = this.reconcile(list, 'lost').finally(() => {
-        if (this.reconciling === p) this.reconciling = undefined;
-      });
+      const socketUp = this.socket.isOpen;
+      if (socketUp) for (const t of list) t.mayHaveMissed = true;
+      const p = this.reconcile(list, 'lost')
+        .then((fromHistory) => {
+          // A prompt of ours finished while the open socket told us nothing: the host no longer routes
+          // our events to it (a known ComfyUI race on reused client ids). A fresh socket fixes that.
+          if (socketUp && this.socket.isOpen && fromHistory.some((t) => !t.attached)) {
+            this.socket.drop('the WebSocket stopped delivering our prompts\' events');
+          }
+        })
+        .finally(() => {
+          if (this.reconciling === p) this.reconciling = undefined;
+        });
       this.reconciling = p;
     }, every);
     this.maintenance.unref?.();

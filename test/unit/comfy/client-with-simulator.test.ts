@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComfyClient, type PromptRun } from '../../../src/comfy/client.ts';
 import {
   ExecutionFailedError,
+  HostUnavailableError,
   PromptInterruptedError,
   PromptLostError,
   UploadTooLargeError,
@@ -58,6 +59,8 @@ afterAll(async () => {
 
 describe('a prompt from submission to image', () => {
   it('reports queued, started, executing, progress, previews, executed, success; and /view gives the PNG', async () => {
+    const statuses: number[] = [];
+    client.on('status', (n: number) => statuses.push(n));
     const run = await client.submit(img2img({ image, steps: 4, seed: 1 }));
     expect(run.promptId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(run.warnings).toEqual([]);
@@ -86,6 +89,9 @@ describe('a prompt from submission to image', () => {
     // the uploaded input is also viewable, with type input
     const input = await client.view({ filename: image, subfolder: '', type: 'input' });
     expect(input.subarray(1, 4).toString()).toBe('PNG');
+    expect(statuses).toContain(1);
+    expect(statuses.at(-1)).toBe(0);
+    client.removeAllListeners('status');
   });
 
   it('a client that did not negotiate preview metadata gets type-1 previews routed to the running prompt', async () => {
@@ -334,7 +340,7 @@ describe('a dropped socket and a host restart', () => {
   });
 
   it('a long silent node does not kill a socket that answers pings', async () => {
-    const c = newClient(sim.url, 'sim-slow', { livenessMs: 150, pongTimeoutMs: 100 });
+    const c = newClient(sim.url, 'sim-slow', { livenessMs: 150, pongTimeoutMs: 400 });
     await c.connect();
     const downs: string[] = [];
     c.on('down', (r: string) => downs.push(r));
@@ -370,11 +376,11 @@ describe('a socket that silently stops delivering, and a lost HTTP answer', () =
   it('a socket that no longer answers pings is replaced, and the job completes', async () => {
     const proxy = await startAuthProxy(sim.url, () => true);
     closers.push(() => proxy.close());
-    const c = newClient(proxy.url, 'sim-zombie', { livenessMs: 150, pongTimeoutMs: 150 });
+    const c = newClient(proxy.url, 'sim-zombie', { livenessMs: 150, pongTimeoutMs: 300 });
     await c.connect();
     const downs: string[] = [];
     c.on('down', (r: string) => downs.push(r));
-    const run = await c.submit(img2img({ image, steps: 60, seed: 101 }));
+    const run = await c.submit(img2img({ image, steps: 200, seed: 101 }));
     await new Promise<void>((r) => run.on((e) => e.type === 'progress' && r()));
     const up = waitFor(c, 'up');
     proxy.freezeSockets();
@@ -395,6 +401,25 @@ describe('a socket that silently stops delivering, and a lost HTTP answer', () =
     const run = await c.submit(img2img({ image, steps: 3, seed: 111 }));
     await expect(run.done).resolves.toMatchObject({ promptId: run.promptId });
     expect(sim.submittedPromptIds().filter((id) => id === run.promptId)).toHaveLength(1);
+  });
+});
+
+describe('a host that goes away for good', () => {
+  it('in-flight prompts reject HostUnavailableError after giveUpMs, and connect() says why', async () => {
+    const gone = await startSimulator({ stepMs: 5 });
+    closers.push(() => gone.close());
+    const c = newClient(gone.url, 'sim-gone', { giveUpMs: 400, livenessMs: 1_000 });
+    await c.connect();
+    const name = await c.uploadImage(await pngOf([5, 5, 5]));
+    const run = await c.submit(img2img({ image: name, steps: 400, seed: 121 }));
+    await new Promise<void>((r) => run.on((e) => e.type === 'progress' && r()));
+    const down = waitFor(c, 'down');
+    await gone.kill();
+    await down;
+    const err = await run.done.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostUnavailableError);
+    expect((err as Error).message).toMatch(/^ComfyUI host sim-gone is unavailable: .*connection refused/);
+    await expect(c.connect()).rejects.toThrow(/sim-gone is unavailable: connection refused/);
   });
 });
 
