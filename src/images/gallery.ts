@@ -3,8 +3,9 @@
  * tile badged 1..N (or with the given labels) so "V2" / "U3" buttons obviously match a picture.
  */
 import sharp, { type OverlayOptions } from 'sharp';
-import { badgeSvg, clampLabel, type Badge } from './label-svg.ts';
-import { imageSizes, tileFor } from './tiles.ts';
+import { badgeSvg, clampLabel } from './label-svg.ts';
+import { encodeRawToFit, type FittedImage, type RawFitOptions, type RawImage } from './fit-bytes.ts';
+import { blit, createCanvas, imageSizes, tileFor } from './tiles.ts';
 
 export interface GalleryOptions {
   /** Neither side of the gallery exceeds this (default 2560). Tiles are never upscaled. */
@@ -27,7 +28,30 @@ export function galleryGrid(count: number): { cols: number; rows: number } {
   return { cols: 3, rows: 3 };
 }
 
+/** The gallery as a PNG (lossless). */
 export async function composeGallery(images: Buffer[], labels: string[], opts: GalleryOptions = {}): Promise<Buffer> {
+  const raw = await composeGalleryRaw(images, labels, opts);
+  return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } })
+    .png({ compressionLevel: 2, adaptiveFiltering: true })
+    .toBuffer();
+}
+
+/**
+ * The gallery encoded for a chat upload under maxBytes in one step (no PNG round trip). With the
+ * default 'fast' strategy it is a 4:4:4 q90 JPEG when that fits: a preview several times cheaper
+ * to make than a PNG of photographic content; pass strategy 'lossless-first' to prefer PNG.
+ */
+export async function composeGalleryFitted(
+  images: Buffer[],
+  labels: string[],
+  maxBytes: number,
+  opts: GalleryOptions & RawFitOptions = {},
+): Promise<FittedImage> {
+  const raw = await composeGalleryRaw(images, labels, opts);
+  return encodeRawToFit(raw, maxBytes, { strategy: opts.strategy ?? 'fast' });
+}
+
+export async function composeGalleryRaw(images: Buffer[], labels: string[], opts: GalleryOptions = {}): Promise<RawImage> {
   const { cols, rows } = galleryGrid(images.length);
   const maxSide = opts.maxSide ?? DEFAULT_GALLERY_MAX_SIDE;
   const gap = opts.gap ?? 8;
@@ -42,27 +66,30 @@ export async function composeGallery(images: Buffer[], labels: string[], opts: G
   const width = cols * cellW + (cols - 1) * gap;
   const height = rows * cellH + (rows - 1) * gap;
 
-  const tiles = await Promise.all(images.map((img, i) => tileFor(img, sizes[i], cellW, cellH)));
+  const tiles = await Promise.all(images.map((img, i) => tileFor(img, sizes[i], cellW, cellH, background)));
   const badgeSize = Math.max(22, Math.min(64, Math.round(Math.min(cellW, cellH) * 0.075)));
   const margin = Math.round(badgeSize * 0.4);
   const maxChars = Math.max(1, Math.floor((cellW - 2 * margin) / (badgeSize * 0.45)));
 
-  const layers: OverlayOptions[] = [];
-  const badges: Badge[] = [];
+  const canvas = createCanvas(width, height, background);
+  const overlays: OverlayOptions[] = [];
   tiles.forEach((tile, i) => {
     const col = i % cols;
     const row = Math.floor(i / cols);
     // Centre each tile in its cell (images of another aspect ratio get bands of background).
     const left = col * (cellW + gap) + Math.floor((cellW - tile.width) / 2);
     const top = row * (cellH + gap) + Math.floor((cellH - tile.height) / 2);
-    layers.push({ input: tile.data, raw: { width: tile.width, height: tile.height, channels: tile.channels }, left, top });
+    blit(canvas, tile, left, top);
     const text = clampLabel(labels[i] ?? String(i + 1), maxChars);
-    if (text) badges.push({ x: left + margin, y: top + margin, text, size: badgeSize });
+    if (!text) return;
+    const badge = badgeSvg(text, badgeSize, tile.width - margin, tile.height - margin);
+    overlays.push({ input: badge, left: left + margin, top: top + margin });
   });
-  layers.push({ input: badgeSvg(width, height, badges), left: 0, top: 0 });
 
-  return sharp({ create: { width, height, channels: 3, background } })
-    .composite(layers)
-    .png({ compressionLevel: 3, adaptiveFiltering: true })
-    .toBuffer();
+  return sharp(canvas.data, { raw: { width, height, channels: 3 } })
+    .composite(overlays)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+    .then(({ data, info }) => ({ data, width: info.width, height: info.height, channels: 3 as const }));
 }

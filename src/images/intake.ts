@@ -47,8 +47,12 @@ export interface IntakeResult {
   frames: number;
 }
 
-/** Enough for every preset (SDXL ~1 MP, hires fix 1.5-2x) while keeping intake of camera photos fast. */
-export const DEFAULT_INTAKE_MAX_SIDE = 2048;
+/**
+ * 1.5x the SDXL side: more than any img2img preset samples from (SD 1.5 ~0.26 MP, SDXL ~1 MP; hires
+ * fix upscales inside the graph), while keeping intake of camera photos fast. Upscale jobs should
+ * pass maxSide: Infinity (or their own cap) to keep every original pixel.
+ */
+export const DEFAULT_INTAKE_MAX_SIDE = 1536;
 
 const ACCEPTED = 'PNG, JPEG, WebP, GIF, AVIF or TIFF';
 
@@ -142,7 +146,7 @@ export async function intakeImage(bytes: Buffer, limits: IntakeLimits, opts: Int
 
   let out: { data: Buffer; info: OutputInfo };
   try {
-    out = await pipeline.png({ compressionLevel: 2 }).toBuffer({ resolveWithObject: true });
+    out = await pipeline.png({ compressionLevel: 1 }).toBuffer({ resolveWithObject: true });
   } catch (err) {
     const message = (err as Error).message;
     if (/pixel limit/i.test(message)) {

@@ -30,27 +30,22 @@ export function clampLabel(text: string, maxChars: number): string {
 /** Rough advance width of DejaVu Sans Bold at font size 1 (wide enough for digits and most letters). */
 export const CHAR_WIDTH = 0.68;
 
-export interface Badge {
-  x: number;
-  y: number;
-  text: string;
-  /** Badge height in pixels. */
-  size: number;
-}
-
-export function badgeSvg(width: number, height: number, badges: Badge[]): Buffer {
-  const parts = badges.map((b) => {
-    const fontSize = Math.round(b.size * 0.62);
-    const padX = Math.round(b.size * 0.3);
-    const w = Math.max(b.size, Math.round(fontSize * CHAR_WIDTH * [...b.text].length + padX * 2));
-    const r = Math.round(b.size * 0.3);
-    return (
-      `<g><rect x="${b.x}" y="${b.y}" width="${w}" height="${b.size}" rx="${r}" ry="${r}" fill="#000000" fill-opacity="0.62"/>` +
-      `<text x="${b.x + w / 2}" y="${b.y + b.size / 2}" font-family="${LABEL_FONT}" font-weight="bold" font-size="${fontSize}" ` +
-      `fill="#ffffff" text-anchor="middle" dominant-baseline="central">${escapeXml(b.text)}</text></g>`
-    );
-  });
-  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join('')}</svg>`);
+/**
+ * One badge (dark rounded plate, white bold text) as a small SVG of its own size, to composite at the
+ * tile's corner. Clipped to maxWidth × maxHeight so it never spills outside its tile.
+ */
+export function badgeSvg(text: string, size: number, maxWidth: number, maxHeight: number): Buffer {
+  const fontSize = Math.round(size * 0.62);
+  const padX = Math.round(size * 0.3);
+  const w = Math.max(1, Math.min(maxWidth, Math.max(size, Math.round(fontSize * CHAR_WIDTH * [...text].length + padX * 2))));
+  const h = Math.max(1, Math.min(maxHeight, size));
+  const r = Math.round(size * 0.3);
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">` +
+      `<rect x="0" y="0" width="${w}" height="${size}" rx="${r}" ry="${r}" fill="#000000" fill-opacity="0.62"/>` +
+      `<text x="${w / 2}" y="${size / 2}" font-family="${LABEL_FONT}" font-weight="bold" font-size="${fontSize}" ` +
+      `fill="#ffffff" text-anchor="middle" dominant-baseline="central">${escapeXml(text)}</text></svg>`,
+  );
 }
 
 export interface Caption {

@@ -4,7 +4,8 @@
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import { CHAR_WIDTH, captionSvg, clampLabel, type Caption } from './label-svg.ts';
-import { imageSizes, tileFor } from './tiles.ts';
+import { encodeRawToFit, type FittedImage, type RawFitOptions, type RawImage } from './fit-bytes.ts';
+import { blit, createCanvas, imageSizes, tileFor } from './tiles.ts';
 
 export interface StripOptions {
   /** Total width limit (default 3072). */
@@ -18,7 +19,30 @@ export interface StripOptions {
 export const STRIP_MAX_IMAGES = 12;
 const BACKGROUND = '#1e1f22';
 
+/** The strip as a PNG (lossless). */
 export async function composeStrip(images: Buffer[], labels: string[], opts: StripOptions = {}): Promise<Buffer> {
+  const raw = await composeStripRaw(images, labels, opts);
+  return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } })
+    .png({ compressionLevel: 2, adaptiveFiltering: true })
+    .toBuffer();
+}
+
+/**
+ * The strip encoded for a chat upload under maxBytes in one step (no PNG round trip). With the
+ * default 'fast' strategy it is a 4:4:4 q90 JPEG when that fits: a preview several times cheaper
+ * to make than a PNG of photographic content; pass strategy 'lossless-first' to prefer PNG.
+ */
+export async function composeStripFitted(
+  images: Buffer[],
+  labels: string[],
+  maxBytes: number,
+  opts: StripOptions & RawFitOptions = {},
+): Promise<FittedImage> {
+  const raw = await composeStripRaw(images, labels, opts);
+  return encodeRawToFit(raw, maxBytes, { strategy: opts.strategy ?? 'fast' });
+}
+
+export async function composeStripRaw(images: Buffer[], labels: string[], opts: StripOptions = {}): Promise<RawImage> {
   const n = images.length;
   if (n < 1 || n > STRIP_MAX_IMAGES) throw new Error(`a strip holds 1 to ${STRIP_MAX_IMAGES} images, got ${n}`);
   const maxWidth = opts.maxWidth ?? 3072;
@@ -38,21 +62,24 @@ export async function composeStrip(images: Buffer[], labels: string[], opts: Str
   const height = gap + cellH + band;
   const maxChars = Math.max(4, Math.floor((cellW * 0.9) / (fontSize * CHAR_WIDTH * 0.9)));
 
-  const tiles = await Promise.all(images.map((img, i) => tileFor(img, sizes[i], cellW, cellH)));
-  const layers: OverlayOptions[] = [];
+  const tiles = await Promise.all(images.map((img, i) => tileFor(img, sizes[i], cellW, cellH, background)));
+  const canvas = createCanvas(width, height, background);
   const captions: Caption[] = [];
   tiles.forEach((tile, i) => {
     const cellLeft = gap + i * (cellW + gap);
     const left = cellLeft + Math.floor((cellW - tile.width) / 2);
     const top = gap + Math.floor((cellH - tile.height) / 2);
-    layers.push({ input: tile.data, raw: { width: tile.width, height: tile.height, channels: tile.channels }, left, top });
+    blit(canvas, tile, left, top);
     const text = clampLabel(labels[i] ?? String(i + 1), maxChars);
-    if (text) captions.push({ cx: cellLeft + cellW / 2, cy: gap + cellH + band / 2, text, fontSize });
+    if (text) captions.push({ cx: cellLeft + cellW / 2, cy: band / 2, text, fontSize });
   });
-  layers.push({ input: captionSvg(width, height, captions), left: 0, top: 0 });
 
-  return sharp({ create: { width, height, channels: 3, background } })
-    .composite(layers)
-    .png({ compressionLevel: 3, adaptiveFiltering: true })
-    .toBuffer();
+  // One caption overlay covering just the label band under the images.
+  const overlays: OverlayOptions[] = captions.length ? [{ input: captionSvg(width, band, captions), left: 0, top: gap + cellH }] : [];
+  return sharp(canvas.data, { raw: { width, height, channels: 3 } })
+    .composite(overlays)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+    .then(({ data, info }) => ({ data, width: info.width, height: info.height, channels: 3 as const }));
 }

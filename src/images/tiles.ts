@@ -1,6 +1,7 @@
 /**
- * Shared by the gallery and the strip: decode each image once (trusted, Easel's own outputs), scaled
- * into a cell, as raw pixels ready to composite.
+ * Shared by the gallery and the strip: decode each image once (trusted: Easel's own outputs), scaled
+ * into its cell, and copy the pixels into one raw RGB canvas. Copying rows in JS is far cheaper than
+ * letting libvips composite several full-size layers; only the small label overlays are composited.
  */
 import sharp from 'sharp';
 
@@ -8,12 +9,23 @@ export interface Tile {
   data: Buffer;
   width: number;
   height: number;
-  channels: 3 | 4;
 }
 
 export interface Size {
   width: number;
   height: number;
+}
+
+export interface Canvas {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+export function parseHexColour(hex: string): [number, number, number] {
+  const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  if (!m) throw new Error(`expected a colour like #1e1f22, got ${JSON.stringify(hex)}`);
+  return [parseInt(m[1], 16), parseInt(m[2], 16), parseInt(m[3], 16)];
 }
 
 export async function imageSizes(images: Buffer[]): Promise<Size[]> {
@@ -25,12 +37,38 @@ export async function imageSizes(images: Buffer[]): Promise<Size[]> {
   );
 }
 
-/** Resize (only if needed) so the image fits inside cellW × cellH, keeping its aspect ratio. */
-export async function tileFor(image: Buffer, size: Size, cellW: number, cellH: number): Promise<Tile> {
+/** RGB pixels of `image` fitted inside cellW × cellH (aspect kept), transparency flattened onto `background`. */
+export async function tileFor(image: Buffer, size: Size, cellW: number, cellH: number, background: string): Promise<Tile> {
   let pipeline = sharp(image, { autoOrient: true });
-  if (size.width > cellW || size.height > cellH || (size.width < cellW && size.height < cellH)) {
-    pipeline = pipeline.resize({ width: cellW, height: cellH, fit: 'inside', kernel: 'mitchell' });
+  const fits = size.width <= cellW && size.height <= cellH;
+  const touches = size.width === cellW || size.height === cellH;
+  if (!fits || !touches) pipeline = pipeline.resize({ width: cellW, height: cellH, fit: 'inside', kernel: 'mitchell' });
+  const { data, info } = await pipeline
+    .flatten({ background })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`tile has ${info.channels} channels after flattening`);
+  return { data, width: info.width, height: info.height };
+}
+
+export function createCanvas(width: number, height: number, background: string): Canvas {
+  const [r, g, b] = parseHexColour(background);
+  const data = Buffer.allocUnsafe(width * height * 3);
+  const row = Buffer.allocUnsafe(width * 3);
+  for (let x = 0; x < width; x++) {
+    row[x * 3] = r;
+    row[x * 3 + 1] = g;
+    row[x * 3 + 2] = b;
   }
-  const { data, info } = await pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels === 4 ? 4 : 3 };
+  for (let y = 0; y < height; y++) row.copy(data, y * width * 3);
+  return { data, width, height };
+}
+
+/** Copy a tile into the canvas at (left, top); the caller keeps it inside the canvas. */
+export function blit(canvas: Canvas, tile: Tile, left: number, top: number): void {
+  const rowBytes = tile.width * 3;
+  for (let y = 0; y < tile.height; y++) {
+    tile.data.copy(canvas.data, ((top + y) * canvas.width + left) * 3, y * rowBytes, (y + 1) * rowBytes);
+  }
 }

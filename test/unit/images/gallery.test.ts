@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { composeGallery, galleryGrid } from '../../../src/images/gallery.ts';
-import { near, pixelAt, solid, type Rgb } from './image-fixtures.ts';
+import { composeGallery, composeGalleryFitted, galleryGrid } from '../../../src/images/gallery.ts';
+import { near, photoLikePng, pixelAt, solid, type Rgb } from './image-fixtures.ts';
 
 const COLOURS: Rgb[] = [
   [220, 40, 40],
@@ -108,5 +108,20 @@ describe('composeGallery', () => {
     // Landscape image centred vertically in a 200 × 200 cell: background above and below.
     expect(near(await pixelAt(out, 100, 100), [220, 40, 40], 4)).toBe(true);
     expect(near(await pixelAt(out, 100, 10), [30, 31, 34], 4)).toBe(true);
+  });
+
+  it('composeGalleryFitted: one-step chat upload under the cap, same layout as the PNG', async () => {
+    const images = await Promise.all([1, 2, 3, 4].map((seed) => photoLikePng(512, 512, seed)));
+    const png = await composeGallery(images, []);
+    const fast = await composeGalleryFitted(images, [], 10 * 1024 * 1024);
+    expect(fast.mime).toBe('image/jpeg');
+    expect(fast.data.length).toBeLessThan(png.length);
+    const meta = await sharp(fast.data).metadata();
+    expect([meta.width, meta.height]).toEqual([1032, 1032]);
+    expect(near(await pixelAt(fast.data, 300, 300), await pixelAt(png, 300, 300), 10)).toBe(true);
+    const lossless = await composeGalleryFitted(images, [], 10 * 1024 * 1024, { strategy: 'lossless-first' });
+    expect(lossless.mime).toBe('image/png');
+    const tight = await composeGalleryFitted(images, [], 40_000);
+    expect(tight.data.length).toBeLessThanOrEqual(40_000);
   });
 });

@@ -199,10 +199,10 @@ describe('intakeImage normalises what it accepts', () => {
     expect((await sharp(out.data).metadata()).orientation).toBeUndefined();
   });
 
-  it('downscales large images to maxSide (default 2048), keeping aspect; maxSide Infinity keeps full size', async () => {
+  it('downscales large images to maxSide (default 1536), keeping aspect; maxSide Infinity keeps full size', async () => {
     const big = await noisyJpeg(3000, 1500);
     const out = await intakeImage(big, LIMITS);
-    expect([out.width, out.height]).toEqual([2048, 1024]);
+    expect([out.width, out.height]).toEqual([1536, 768]);
     expect([out.originalWidth, out.originalHeight]).toEqual([3000, 1500]);
     const small = await intakeImage(big, LIMITS, { maxSide: 512 });
     expect([small.width, small.height]).toEqual([512, 256]);

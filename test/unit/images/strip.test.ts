@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { composeStrip } from '../../../src/images/strip.ts';
+import { composeStrip, composeStripFitted } from '../../../src/images/strip.ts';
 import { near, pixelAt, solid } from './image-fixtures.ts';
 
 async function brightPixels(image: Buffer, left: number, top: number, width: number, height: number) {
@@ -52,5 +52,14 @@ describe('composeStrip', () => {
 
   it('refuses an empty strip', async () => {
     await expect(composeStrip([], [])).rejects.toThrow(/1 to 12/);
+  });
+
+  it('composeStripFitted: same strip as one upload under the cap', async () => {
+    const images = await Promise.all(colours.map((c) => solid(256, 256, c)));
+    const out = await composeStripFitted(images, ['denoise 0.30', 'denoise 0.45', 'denoise 0.60'], 50_000);
+    expect(out.data.length).toBeLessThanOrEqual(50_000);
+    const meta = await sharp(out.data).metadata();
+    expect(meta.width).toBe(3 * 256 + 4 * 8);
+    expect(near(await pixelAt(out.data, 8 + 264 + 128, 136), colours[1], 10)).toBe(true);
   });
 });
