@@ -1,0 +1,826 @@
+/**
+ * JobService: owns the queue, sends jobs to ComfyUI hosts, follows them, stores results, and tells
+ * front ends what happens through JobEvents. Everything a job needs survives a restart: records in
+ * the JobStore, images in the ImageStore, and our own prompt ids for re-attaching (recover()).
+ *
+ * Lifecycle: queued (position, ETA) -> uploading -> submitted -> running (step/max, preview) -> done,
+ * or failed (which step, why, what to try) or cancelled. 'waiting' is said while a job stays queued
+ * because every GPU host is down/unusable ("your job is safe in the queue").
+ *
+ * Dispatch: whenever a host has a free slot (HostPool.depth, default 2: one running + one queued on
+ * the host), the FairScheduler picks the next job that fits that host (preset valid there, user's
+ * running limit). A job whose host dies mid-run goes back to the front of its user's line; before
+ * resubmitting anywhere, the old prompt is looked up by its id (finished there: its result is taken).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ComfyClient, PromptRun } from '../comfy/client.ts';
+import {
+  ComfyError,
+  HostUnavailableError,
+  PromptInterruptedError,
+  PromptLostError,
+} from '../comfy/errors.ts';
+import type { HostPool } from '../comfy/host-pool.ts';
+import type { NodeCatalogue } from '../comfy/node-catalogue.ts';
+import type { ImageRef, PromptEvent } from '../comfy/types.ts';
+import { UserError } from '../commands/errors.ts';
+import type { Preset } from '../commands/preset.ts';
+import type { JobPlan } from '../commands/types.ts';
+import type { LimitsConfig } from '../config/types.ts';
+import type { ImageStore } from '../images/image-store.ts';
+import { EtaEstimator } from './eta.ts';
+import { describeFailure } from './failure-reasons.ts';
+import { isTerminal, type JobStore } from './job-store.ts';
+import { actorKeys, FairScheduler, type QueueEntry } from './scheduler.ts';
+import type { JobEvent, JobRecord, PromptAttempt, StoredImage } from './types.ts';
+
+export interface JobServiceDeps {
+  store: JobStore;
+  pool: HostPool;
+  images: ImageStore;
+  limits: LimitsConfig;
+  presets: { get(name: string): Preset | undefined };
+  /** Is the preset valid on that host (validated against its catalogue)? */
+  eligible(hostName: string, presetName: string): boolean;
+  plan(job: JobRecord, preset: Preset, uploaded: string[], catalogue: NodeCatalogue): JobPlan;
+  logger?: Logger;
+  /** Tuning (all optional). */
+  options?: JobServiceOptions;
+}
+
+export interface JobServiceOptions {
+  /** How many times one job may be sent back after its host failed before it fails (default 3). */
+  maxHostFailures?: number;
+  /** ETA per run before anything was measured, ms (default 20 000). */
+  defaultRunMs?: number;
+  /** How long cancel() waits for the host to confirm an interrupt before answering anyway, ms (default 5000). */
+  cancelWaitMs?: number;
+  now?: () => number;
+}
+
+type Listener = (e: JobEvent) => void;
+
+/** Jobs further back than this get their position again once they move up (keeps big queues cheap). */
+const POSITION_UPDATES_UP_TO = 100;
+
+interface ActiveJob {
+  job: JobRecord;
+  entry: Omit<QueueEntry, 'seq'>;
+  /** Host holding a slot for it, while dispatched. */
+  host?: string;
+  /** Prompt in flight now (to interrupt on cancel). */
+  current?: { client: ComfyClient; promptId: string };
+  cancelRequested?: boolean;
+  finalized?: boolean;
+  /** Host failures so far (not persisted across restarts on purpose: a restart is a fresh chance). */
+  hostFailures: number;
+  saving: Promise<void>;
+  /** Resolves when its execution on a host ends (for cancel()). */
+  settled?: Promise<void>;
+}
+
+/** Files of an output node, in the order ComfyUI lists them; nodes ordered by id. */
+function orderedImages(outputs: Record<string, ImageRef[]>): ImageRef[] {
+  const ids = Object.keys(outputs).sort((a, b) => {
+    const na = Number(a);
+    const nb = Number(b);
+    return Number.isFinite(na) && Number.isFinite(nb) ? na - nb : a.localeCompare(b);
+  });
+  const all = ids.flatMap((id) => outputs[id] ?? []);
+  const saved = all.filter((r) => r.type === 'output');
+  return saved.length > 0 ? saved : all;
+}
+
+function extOf(mime: string): string {
+  const ext = mime.split('/')[1] ?? 'png';
+  return ext === 'jpeg' ? 'jpg' : ext;
+}
+
+function snapshot(job: JobRecord): JobRecord {
+  return { ...job };
+}
+
+/** Host-side trouble that says "try elsewhere / later", not "your job is broken". */
+function isHostTrouble(err: unknown): boolean {
+  return err instanceof HostUnavailableError || err instanceof PromptLostError;
+}
+
+export class JobService {
+  private readonly store: JobStore;
+  private readonly pool: HostPool;
+  private readonly images: ImageStore;
+  private readonly deps: JobServiceDeps;
+  private readonly logger?: Logger;
+  private readonly scheduler: FairScheduler;
+  private readonly eta: EtaEstimator;
+  private readonly now: () => number;
+  private readonly maxHostFailures: number;
+  private readonly cancelWaitMs: number;
+
+  private readonly active = new Map<string, ActiveJob>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly global = new Set<Listener>();
+  /** Latest lifecycle event per job, for subscribers that arrive late. */
+  private readonly lastEvent = new Map<string, JobEvent>();
+  /** Results produced while no global listener existed (e.g. recovered jobs before adapters start). */
+  private undelivered: JobEvent[] = [];
+  private readonly positions = new Map<string, number>();
+  private dispatchQueued = false;
+  private dispatching = false;
+  private positionsQueued = false;
+  private outageAnnounced = false;
+  private closing = false;
+  private readonly onPoolChange = () => this.scheduleDispatch();
+  private readonly onHostDown = () => this.announceOutageIfAny();
+  private readonly onHostUp = () => {
+    this.outageAnnounced = false;
+    this.scheduleDispatch();
+  };
+
+  constructor(deps: JobServiceDeps) {
+    this.deps = deps;
+    this.store = deps.store;
+    this.pool = deps.pool;
+    this.images = deps.images;
+    this.logger = deps.logger;
+    this.now = deps.options?.now ?? Date.now;
+    this.maxHostFailures = deps.options?.maxHostFailures ?? 3;
+    this.cancelWaitMs = deps.options?.cancelWaitMs ?? 5_000;
+    this.scheduler = new FairScheduler(deps.limits);
+    this.eta = new EtaEstimator({ defaultRunMs: deps.options?.defaultRunMs });
+    this.pool.on('change', this.onPoolChange);
+    this.pool.on('host-up', this.onHostUp);
+    this.pool.on('host-down', this.onHostDown);
+  }
+
+  // ================================================================= public API
+
+  /** Queue a new job. Throws UserError queue_full / too_many_jobs / cooldown / preset_disabled. */
+  async enqueue(input: JobRecord): Promise<JobRecord> {
+    if (this.closing) throw new UserError('host_down', 'Easel is shutting down; please try again in a minute.');
+    if (this.active.has(input.id)) throw new Error(`job ${input.id} is already queued`);
+    if (!this.deps.presets.get(input.preset)) {
+      throw new UserError('preset_disabled', `The ${input.preset} preset is not available right now.`);
+    }
+    const job: JobRecord = { ...input, state: 'queued', createdAt: input.createdAt || this.now() };
+    delete job.error;
+    const keys = actorKeys(job.actor);
+    this.scheduler.admit(keys.userKey, this.now());
+    const aj: ActiveJob = { job, entry: { jobId: job.id, preset: job.preset, ...keys }, hostFailures: 0, saving: Promise.resolve() };
+    this.active.set(job.id, aj);
+    this.scheduler.push(aj.entry);
+    try {
+      await this.save(aj);
+    } catch (err) {
+      this.scheduler.remove(job.id);
+      this.active.delete(job.id);
+      throw err;
+    }
+    this.emitQueued(aj);
+    this.waitingIfNoHost(aj);
+    this.scheduleDispatch();
+    this.schedulePositions();
+    return snapshot(job);
+  }
+
+  /** Cancel: dequeue if waiting, interrupt its prompt if on a host. Returns the record afterwards. */
+  async cancel(jobId: string): Promise<JobRecord> {
+    const aj = this.active.get(jobId);
+    if (!aj) {
+      const stored = await this.store.get(jobId);
+      if (!stored) throw new UserError('not_found', 'That job no longer exists.');
+      return stored; // already finished: nothing to cancel
+    }
+    if (aj.finalized) return snapshot(aj.job);
+    if (this.scheduler.remove(jobId)) {
+      await this.finalize(aj, 'cancelled');
+      this.schedulePositions();
+      return snapshot(aj.job);
+    }
+    aj.cancelRequested = true;
+    const current = aj.current;
+    if (current) {
+      try {
+        await current.client.interrupt(current.promptId);
+      } catch (err) {
+        this.logger?.warn({ jobId, err: (err as Error).message }, 'could not interrupt the prompt on its host');
+      }
+      // Give the host a moment to confirm, so the answer reflects reality; never hang on a dead host.
+      if (aj.settled) await Promise.race([aj.settled, delay(this.cancelWaitMs)]);
+    }
+    if (!aj.finalized) await this.finalize(aj, 'cancelled');
+    return snapshot(aj.job);
+  }
+
+  /** Events of one job; replays its latest lifecycle event first. */
+  subscribe(jobId: string, listener: Listener): () => void {
+    let set = this.listeners.get(jobId);
+    if (!set) this.listeners.set(jobId, (set = new Set()));
+    set.add(listener);
+    const last = this.lastEvent.get(jobId);
+    if (last) safeCall(listener, last);
+    else {
+      void this.store.get(jobId).then(
+        (job) => {
+          if (!job || !set!.has(listener) || this.lastEvent.has(jobId)) return;
+          const e = this.eventForRecord(job);
+          if (e) safeCall(listener, e);
+        },
+        () => undefined,
+      );
+    }
+    return () => {
+      set!.delete(listener);
+      if (set!.size === 0 && this.listeners.get(jobId) === set) this.listeners.delete(jobId);
+    };
+  }
+
+  /** Every job's events. The first listener also gets results that finished before anyone listened. */
+  onEvent(listener: Listener): () => void {
+    this.global.add(listener);
+    if (this.undelivered.length > 0) {
+      const pending = this.undelivered;
+      this.undelivered = [];
+      for (const e of pending) safeCall(listener, e);
+    }
+    return () => this.global.delete(listener);
+  }
+
+  /** Merge platform references (message ids, ...) into the job and store them. */
+  async setPlatformRefs(jobId: string, refs: Record<string, unknown>): Promise<void> {
+    const aj = this.active.get(jobId);
+    if (aj) {
+      aj.job.platformRefs = { ...aj.job.platformRefs, ...refs };
+      await this.save(aj);
+      return;
+    }
+    const job = await this.store.get(jobId);
+    if (!job) throw new UserError('not_found', 'That job no longer exists.');
+    job.platformRefs = { ...job.platformRefs, ...refs };
+    await this.store.save(job);
+  }
+
+  /** The live record of an active job (waiting or running), else undefined. */
+  peek(jobId: string): JobRecord | undefined {
+    const aj = this.active.get(jobId);
+    return aj ? snapshot(aj.job) : undefined;
+  }
+
+  stats(): { waiting: number; running: number } {
+    let running = 0;
+    for (const aj of this.active.values()) if (aj.host && !aj.finalized) running++;
+    return { waiting: this.scheduler.waitingCount, running };
+  }
+
+  /** Estimated ms until a job of this preset, queued now, is done. */
+  estimate(preset: string): number {
+    return this.etaFor(this.scheduler.waitingCount, preset, 1, []);
+  }
+
+  /**
+   * After a restart: every unfinished job goes back in line (jobs that were on a host first, in
+   * their old order); those whose prompt is still known to its host are re-attached there and
+   * their results delivered; the others run again.
+   */
+  async recover(): Promise<void> {
+    const records = await this.store.list({ states: ['queued', 'uploading', 'submitted', 'running'] });
+    const onHost = records.filter((j) => j.state !== 'queued');
+    const waiting = records.filter((j) => j.state === 'queued');
+    for (const rec of [...onHost, ...waiting]) {
+      if (this.active.has(rec.id)) continue;
+      const keys = actorKeys(rec.actor);
+      const aj: ActiveJob = {
+        job: rec,
+        entry: { jobId: rec.id, preset: rec.preset, ...keys },
+        hostFailures: 0,
+        saving: Promise.resolve(),
+      };
+      if (rec.state !== 'queued') {
+        rec.state = 'queued';
+        await this.save(aj);
+      }
+      this.active.set(rec.id, aj);
+      this.scheduler.push(aj.entry);
+    }
+    this.logger?.info({ onHost: onHost.length, waiting: waiting.length }, 'recovered unfinished jobs');
+    for (const rec of [...onHost, ...waiting]) {
+      const aj = this.active.get(rec.id);
+      if (aj) this.emitQueued(aj);
+    }
+    this.announceOutageIfAny();
+    this.scheduleDispatch();
+  }
+
+  /** Stop taking and dispatching work. Jobs on hosts keep running there; recover() picks them up. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.pool.off('change', this.onPoolChange);
+    this.pool.off('host-up', this.onHostUp);
+    this.pool.off('host-down', this.onHostDown);
+    await Promise.allSettled([...this.active.values()].map((aj) => aj.saving));
+  }
+
+  // ================================================================= dispatch
+
+  private scheduleDispatch(): void {
+    if (this.dispatchQueued || this.closing) return;
+    this.dispatchQueued = true;
+    setImmediate(() => {
+      this.dispatchQueued = false;
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    if (this.dispatching || this.closing) return;
+    this.dispatching = true;
+    let started = 0;
+    try {
+      for (;;) {
+        const hosts = this.pool
+          .names()
+          .filter((h) => this.pool.hasRoom(h))
+          .sort((a, b) => this.pool.load(a) - this.pool.load(b));
+        let picked = false;
+        for (const host of hosts) {
+          const e = this.scheduler.next(host, (q) => this.fits(q, host));
+          if (!e) continue;
+          const aj = this.active.get(e.jobId);
+          if (!aj) {
+            this.scheduler.finished(e.jobId);
+            continue;
+          }
+          this.pool.acquire(host, aj.job.id);
+          aj.host = host;
+          started++;
+          aj.settled = this.execute(aj, host);
+          picked = true;
+          break; // loads changed: re-sort
+        }
+        if (!picked) break;
+      }
+    } finally {
+      this.dispatching = false;
+    }
+    if (started > 0) {
+      this.outageAnnounced = false;
+      this.schedulePositions();
+    } else if (this.scheduler.waitingCount > 0) {
+      this.announceOutageIfAny();
+    }
+  }
+
+  /** Can this waiting job go to this host? Preset valid there, and a prompt still unresolved on another live host waits for it. */
+  private fits(q: QueueEntry, host: string): boolean {
+    if (!this.deps.eligible(host, q.preset)) return false;
+    const aj = this.active.get(q.jobId);
+    const pending = aj?.job.attempts?.filter((a) => !a.outcome) ?? [];
+    for (const a of pending) {
+      if (a.host !== host && this.pool.isAvailable(a.host)) return false;
+    }
+    return true;
+  }
+
+  // ================================================================= running a job
+
+  private async execute(aj: ActiveJob, host: string): Promise<void> {
+    const job = aj.job;
+    let slotHeld = true;
+    const releaseSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      this.pool.release(host, job.id);
+      this.scheduler.finished(job.id);
+      this.scheduleDispatch();
+    };
+    try {
+      const client = this.pool.client(host);
+      const catalogue = this.pool.catalogue(host);
+      const preset = this.deps.presets.get(job.preset);
+      if (!client || !catalogue) throw new HostUnavailableError(host, 'not connected');
+      if (!preset) throw new UserError('preset_disabled', `The ${job.preset} preset is no longer available.`);
+
+      job.host = host;
+      job.state = 'uploading';
+      await this.save(aj);
+      this.emit({ type: 'uploading', job: snapshot(job) });
+
+      const uploaded: string[] = [];
+      for (const input of job.inputs) {
+        const bytes = await this.images.read(input);
+        uploaded.push(await client.uploadImage(bytes, { ext: extOf(input.mime) }));
+      }
+      if (aj.cancelRequested || this.closing) return;
+
+      const plan = this.deps.plan(job, preset, uploaded, catalogue);
+      job.runs = plan.runs.length;
+      job.layout = plan.layout;
+      job.attempts ??= [];
+      job.promptIds ??= [];
+
+      const runOutputs = new Map<number, StoredImage[]>();
+      for (const a of job.attempts) if (a.outcome === 'done' && a.outputs) runOutputs.set(a.run, a.outputs);
+
+      for (let i = 0; i < plan.runs.length; i++) {
+        const runNo = i + 1;
+        if (runOutputs.has(runNo)) continue;
+        const isLast = plan.runs.every((_, k) => k + 1 <= runNo || runOutputs.has(k + 1));
+        const outputs = await this.runOne(aj, host, client, plan, runNo);
+        if (outputs === undefined) return; // cancelled or closing
+        // The GPU is free of us once the last prompt is done: let the next job in before downloads finish.
+        if (isLast) releaseSlot();
+        const stored = await this.storeOutputs(outputs.client, outputs.refs, plan, runNo, runOutputs);
+        runOutputs.set(runNo, stored);
+        const attempt = outputs.attempt;
+        attempt.outputs = stored;
+        await this.save(aj);
+      }
+      if (aj.cancelRequested || this.closing) return;
+
+      job.outputs = plan.runs.flatMap((_, i) => runOutputs.get(i + 1) ?? []);
+      if (plan.layout === 'gallery') job.outputs = job.outputs.map((o, i) => ({ ...o, label: String(i + 1) }));
+      this.learn(job, host);
+      await this.finalize(aj, 'done');
+    } catch (err) {
+      await this.onFailure(aj, host, err);
+    } finally {
+      aj.current = undefined;
+      aj.host = undefined;
+      this.pool.noteRunning(host, undefined);
+      releaseSlot();
+    }
+  }
+
+  /**
+   * One run (one ComfyUI prompt): re-attach to an earlier submission when there is one, else
+   * submit; follow its events; return where its images are. undefined = cancelled/closing.
+   */
+  private async runOne(
+    aj: ActiveJob,
+    host: string,
+    client: ComfyClient,
+    plan: JobPlan,
+    runNo: number,
+  ): Promise<{ client: ComfyClient; refs: ImageRef[]; attempt: PromptAttempt } | undefined> {
+    const job = aj.job;
+    const attempts = job.attempts!;
+    for (;;) {
+      let attempt = attempts.find((a) => a.run === runNo && !a.outcome);
+      if (attempt && attempt.host !== host) {
+        const elsewhere = await this.resolveElsewhere(attempt);
+        if (elsewhere) return { ...elsewhere, attempt };
+        attempt.outcome = 'lost';
+        attempt = undefined;
+      }
+      let run: PromptRun;
+      const attached = !!attempt;
+      if (attempt) {
+        // Submitted earlier (before a restart or a host outage): follow it by its id.
+        run = client.attach(attempt.promptId);
+      } else {
+        const promptId = randomUUID();
+        attempt = { run: runNo, host, promptId, submittedAt: this.now() };
+        attempts.push(attempt);
+        job.promptIds!.push(promptId);
+        await this.save(aj); // before POST: a crash right after still knows the id
+        run = await client.submit(plan.runs[runNo - 1].workflow, { promptId });
+      }
+      aj.current = { client, promptId: attempt.promptId };
+      if (aj.cancelRequested) await client.interrupt(attempt.promptId).catch(() => undefined);
+      if (job.state === 'uploading' || job.state === 'queued') {
+        job.state = 'submitted';
+        await this.save(aj);
+        this.emit({ type: 'submitted', job: snapshot(job), host, simulated: !!this.pool.config(host)?.simulated });
+      }
+      try {
+        const refs = await this.follow(aj, host, run, attempt, plan, runNo);
+        if (refs === undefined) return undefined;
+        return { client, refs, attempt };
+      } catch (err) {
+        // The host no longer knows an earlier prompt (it restarted): simply submit it again here.
+        if (attached && err instanceof PromptLostError && !aj.cancelRequested && !this.closing) {
+          attempt.outcome = 'lost';
+          await this.save(aj);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** Follow one prompt to its end, turning its events into JobEvents. undefined = cancelled/closing. */
+  private async follow(
+    aj: ActiveJob,
+    host: string,
+    run: PromptRun,
+    attempt: PromptAttempt,
+    plan: JobPlan,
+    runNo: number,
+  ): Promise<ImageRef[] | undefined> {
+    const job = aj.job;
+    const runs = plan.runs.length;
+    let step = 0;
+    let maxSteps = plan.runs[runNo - 1].steps || 0;
+    const off = run.on((e: PromptEvent) => {
+      if (aj.finalized) return;
+      if (e.type === 'started' || e.type === 'cached' || e.type === 'executing') {
+        if (!attempt.startedAt) {
+          attempt.startedAt = this.now();
+          job.startedAt ??= attempt.startedAt;
+          job.state = 'running';
+          this.pool.noteRunning(host, job.id);
+          void this.save(aj).catch(() => undefined);
+          this.emit({ type: 'running', job: snapshot(job), step, maxSteps, run: runNo, runs });
+        }
+      } else if (e.type === 'progress') {
+        step = e.value;
+        maxSteps = e.max;
+        this.emit({ type: 'running', job: snapshot(job), step, maxSteps, run: runNo, runs });
+      } else if (e.type === 'preview') {
+        this.emit({ type: 'running', job: snapshot(job), step, maxSteps, run: runNo, runs, preview: { image: e.image, mime: e.mime } });
+      }
+    });
+    try {
+      const result = await run.done;
+      if (this.closing) return undefined; // left unresolved: recover() takes the result from /history
+      attempt.outcome = 'done';
+      attempt.finishedAt = this.now();
+      this.pool.reportSuccess(host);
+      if (aj.cancelRequested) return undefined;
+      return orderedImages(result.outputs);
+    } catch (err) {
+      if (aj.cancelRequested && (err instanceof PromptInterruptedError || err instanceof PromptLostError)) {
+        attempt.outcome = 'cancelled';
+        return undefined;
+      }
+      if (err instanceof PromptLostError) attempt.outcome = 'lost';
+      else if (!(err instanceof HostUnavailableError) && !(err instanceof ComfyError && err.code === 'client_closed')) {
+        attempt.outcome = 'failed';
+      }
+      throw err;
+    } finally {
+      off();
+    }
+  }
+
+  /**
+   * An earlier prompt of this run went to another host that failed. If that host is reachable, ask
+   * it by prompt id: finished -> take its images; still there -> remove it (we run it here instead).
+   */
+  private async resolveElsewhere(attempt: PromptAttempt): Promise<{ client: ComfyClient; refs: ImageRef[] } | undefined> {
+    const other = this.pool.client(attempt.host);
+    if (!other || !other.connected) return undefined;
+    try {
+      const h = await other.history(attempt.promptId);
+      if (h && h.status === 'success') {
+        attempt.outcome = 'done';
+        attempt.finishedAt ??= this.now();
+        return { client: other, refs: orderedImages(h.outputs) };
+      }
+      if (!h) await other.interrupt(attempt.promptId).catch(() => undefined);
+    } catch {
+      /* unreachable after all: run it here */
+    }
+    return undefined;
+  }
+
+  private async storeOutputs(
+    client: ComfyClient,
+    refs: ImageRef[],
+    plan: JobPlan,
+    runNo: number,
+    done: Map<number, StoredImage[]>,
+  ): Promise<StoredImage[]> {
+    const label = plan.runs[runNo - 1].label;
+    let index = 0;
+    for (const imgs of done.values()) index += imgs.length;
+    const out: StoredImage[] = [];
+    for (const ref of refs) {
+      const bytes = await client.view(ref);
+      index++;
+      out.push(await this.images.put(bytes, { label: plan.layout === 'strip' && label ? label : String(index) }));
+    }
+    if (out.length === 0) {
+      throw new UserError('job_failed', `The ${plan.runs.length > 1 ? `run ${runNo} of the ` : ''}job finished but produced no image. An admin should check that the preset ends in a SaveImage node.`);
+    }
+    return out;
+  }
+
+  private async onFailure(aj: ActiveJob, host: string, err: unknown): Promise<void> {
+    if (this.closing) return; // left as is in the store: recover() picks it up
+    if (aj.finalized) return;
+    if (aj.cancelRequested) {
+      await this.finalize(aj, 'cancelled');
+      return;
+    }
+    const job = aj.job;
+    if (isHostTrouble(err)) {
+      // A lost prompt means the host restarted (it is back); unreachable means it is not.
+      if (err instanceof HostUnavailableError) this.pool.reportFailure(host, err.message);
+      aj.hostFailures++;
+      if (aj.hostFailures < this.maxHostFailures) {
+        this.logger?.warn({ jobId: job.id, host, err: (err as Error).message }, 'host failed mid-job; job goes back in line');
+        job.state = 'queued';
+        job.host = undefined;
+        await this.save(aj);
+        // The slot is still ours until finally{} releases it; queue it now so it is first in line.
+        this.scheduler.finished(job.id);
+        this.scheduler.push(aj.entry, { front: true });
+        const others = this.pool.available().filter((h) => h !== host);
+        this.emit({
+          type: 'waiting',
+          job: snapshot(job),
+          reason:
+            `GPU host ${host} stopped responding while working on your job. Your job is safe in the queue and ` +
+            (others.length ? 'will run on another GPU shortly.' : 'will run again as soon as a GPU is back.'),
+        });
+        this.scheduleDispatch();
+        return;
+      }
+    }
+    const { code, reason } = describeFailure(err, { host, preset: job.preset });
+    this.logger?.warn({ jobId: job.id, host, code, err: err instanceof Error ? err.message : String(err) }, 'job failed');
+    await this.finalize(aj, 'failed', { code, reason });
+  }
+
+  private learn(job: JobRecord, host: string): void {
+    let ms = 0;
+    let runs = 0;
+    for (const a of job.attempts ?? []) {
+      if (a.outcome === 'done' && a.host === host && a.startedAt && a.finishedAt) {
+        ms += a.finishedAt - a.startedAt;
+        runs++;
+      }
+    }
+    if (runs > 0) this.eta.record(job.preset, host, ms, runs);
+  }
+
+  // ================================================================= state, events
+
+  private async finalize(aj: ActiveJob, state: 'done' | 'failed' | 'cancelled', failure?: { code: string; reason: string }): Promise<void> {
+    if (aj.finalized) return;
+    aj.finalized = true;
+    const job = aj.job;
+    job.state = state;
+    job.finishedAt = this.now();
+    if (failure) job.error = { code: failure.code, message: failure.reason };
+    this.scheduler.remove(job.id);
+    this.positions.delete(job.id);
+    try {
+      await this.save(aj);
+    } finally {
+      this.active.delete(job.id);
+    }
+    const snap = snapshot(job);
+    if (state === 'done') this.emit({ type: 'done', job: snap });
+    else if (state === 'cancelled') this.emit({ type: 'cancelled', job: snap });
+    else this.emit({ type: 'failed', job: snap, code: failure!.code, reason: failure!.reason });
+  }
+
+  /** Saves of one job run in order (a late save never overwrites a newer state). */
+  private save(aj: ActiveJob): Promise<void> {
+    const next = aj.saving.then(
+      () => this.store.save(aj.job),
+      () => this.store.save(aj.job),
+    );
+    aj.saving = next.catch((err) => {
+      this.logger?.error({ jobId: aj.job.id, err: (err as Error).message }, 'could not save job');
+    });
+    return next;
+  }
+
+  private emit(e: JobEvent): void {
+    const id = e.job.id;
+    if (e.type !== 'running' || !e.preview) this.lastEvent.set(id, e);
+    if (isTerminal(e.job.state) && (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled')) {
+      // Keep the last event of finished jobs for late subscribers, but not forever.
+      if (this.lastEvent.size > 2_000) {
+        for (const [k, v] of this.lastEvent) {
+          if (this.lastEvent.size <= 1_500) break;
+          if (isTerminal(v.job.state)) this.lastEvent.delete(k);
+        }
+      }
+      if (this.global.size === 0) {
+        this.undelivered.push(e);
+        if (this.undelivered.length > 1_000) this.undelivered.shift();
+      }
+    }
+    for (const l of [...(this.listeners.get(id) ?? [])]) safeCall(l, e);
+    for (const l of [...this.global]) safeCall(l, e);
+  }
+
+  private emitQueued(aj: ActiveJob): void {
+    const order = this.scheduler.projectedOrder();
+    const index = order.findIndex((q) => q.jobId === aj.job.id);
+    if (index < 0) return;
+    const position = index + 1;
+    this.positions.set(aj.job.id, position);
+    this.emit({ type: 'queued', job: snapshot(aj.job), position, etaMs: this.etaFor(index, aj.job.preset, aj.job.runs ?? 1, order) });
+  }
+
+  /** Re-announce positions that changed (coalesced: once per turn of the event loop). */
+  private schedulePositions(): void {
+    if (this.positionsQueued) return;
+    this.positionsQueued = true;
+    setImmediate(() => {
+      this.positionsQueued = false;
+      if (this.closing) return;
+      const order = this.scheduler.projectedOrder();
+      let aheadMs = 0;
+      const base = this.busyMs();
+      const hosts = Math.max(1, this.pool.available().length || this.pool.names().length);
+      order.forEach((q, i) => {
+        const aj = this.active.get(q.jobId);
+        const own = this.eta.estimate(q.preset, undefined, aj?.job.runs ?? 1);
+        if (aj && i < POSITION_UPDATES_UP_TO && this.positions.get(q.jobId) !== i + 1) {
+          this.positions.set(q.jobId, i + 1);
+          this.emit({ type: 'queued', job: snapshot(aj.job), position: i + 1, etaMs: Math.round((base + aheadMs) / hosts + own) });
+        }
+        aheadMs += own;
+      });
+    });
+  }
+
+  /** Time until a job at `index` in line (0-based) is done: work on hosts + work ahead, spread over hosts, + its own. */
+  private etaFor(index: number, preset: string, runs: number, order: QueueEntry[]): number {
+    let ahead = 0;
+    for (let i = 0; i < index && i < order.length; i++) ahead += this.eta.estimate(order[i].preset, undefined, this.active.get(order[i].jobId)?.job.runs ?? 1);
+    if (order.length === 0 && index > 0) ahead = index * this.eta.estimate(preset);
+    const hosts = Math.max(1, this.pool.available().length || this.pool.names().length);
+    return Math.round((this.busyMs() + ahead) / hosts + this.eta.estimate(preset, undefined, runs));
+  }
+
+  /** Remaining work of jobs on hosts, ms (estimate minus time already spent, never below 0). */
+  private busyMs(): number {
+    let ms = 0;
+    const now = this.now();
+    for (const aj of this.active.values()) {
+      if (!aj.host || aj.finalized) continue;
+      const total = this.eta.estimate(aj.job.preset, aj.host, aj.job.runs ?? 1);
+      ms += Math.max(0, total - (aj.job.startedAt ? now - aj.job.startedAt : 0));
+    }
+    return ms;
+  }
+
+  private waitingIfNoHost(aj: ActiveJob): void {
+    const reason = this.noHostReason(aj.job.preset);
+    if (reason) this.emit({ type: 'waiting', job: snapshot(aj.job), reason });
+  }
+
+  private noHostReason(preset: string): string | undefined {
+    const names = this.pool.names();
+    const up = names.filter((h) => this.pool.isAvailable(h));
+    if (up.length === 0) {
+      return names.length === 1
+        ? `The GPU host is down right now. Your job is safe in the queue and starts as soon as it is back.`
+        : `Every GPU host is down right now. Your job is safe in the queue and starts as soon as one is back.`;
+    }
+    if (!up.some((h) => this.deps.eligible(h, preset))) {
+      return `No GPU host that is up can run the ${preset} preset right now. Your job is safe in the queue and starts when one can.`;
+    }
+    return undefined;
+  }
+
+  /** Every host down: tell each waiting job once per outage. */
+  private announceOutageIfAny(): void {
+    if (this.closing || this.outageAnnounced || this.scheduler.waitingCount === 0) return;
+    if (this.pool.available().length > 0) return;
+    this.outageAnnounced = true;
+    for (const q of this.scheduler.projectedOrder()) {
+      const aj = this.active.get(q.jobId);
+      if (aj) this.waitingIfNoHost(aj);
+    }
+  }
+
+  private eventForRecord(job: JobRecord): JobEvent | undefined {
+    switch (job.state) {
+      case 'done':
+        return { type: 'done', job };
+      case 'cancelled':
+        return { type: 'cancelled', job };
+      case 'failed':
+        return { type: 'failed', job, code: job.error?.code ?? 'job_failed', reason: job.error?.message ?? 'The job failed.' };
+      case 'queued':
+        return { type: 'queued', job, position: this.positions.get(job.id) ?? 0, etaMs: this.eta.estimate(job.preset) };
+      default:
+        return undefined;
+    }
+  }
+}
+
+function safeCall(l: Listener, e: JobEvent): void {
+  try {
+    l(e);
+  } catch {
+    /* a broken listener must not break the job */
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => {
+    const t = setTimeout(r, ms);
+    t.unref?.();
+  });
+}

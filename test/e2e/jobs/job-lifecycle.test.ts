@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from './harness.ts';
+
+describe('a job from queue to result on a simulator host', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ hosts: 1, stepMs: 5 });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('goes queued -> uploading -> submitted -> running (steps, previews) -> done with stored outputs', async () => {
+    const job = await h.service.enqueue(h.makeJob('alice', { steps: 6 }));
+    expect(job.state).toBe('queued');
+    const end = await h.finished(job.id);
+    expect(end.type).toBe('done');
+    const types = [...new Set(h.eventsOf(job.id).map((e) => e.type))];
+    expect(types).toEqual(['queued', 'uploading', 'submitted', 'running', 'done']);
+    const queued = h.eventsOf(job.id).find((e) => e.type === 'queued');
+    expect(queued).toMatchObject({ position: 1 });
+    expect((queued as { etaMs: number }).etaMs).toBeGreaterThan(0);
+    const submitted = h.eventsOf(job.id).find((e) => e.type === 'submitted');
+    expect(submitted).toMatchObject({ host: 'gpu-1', simulated: true });
+    const steps = h.eventsOf(job.id).flatMap((e) => (e.type === 'running' ? [e] : []));
+    expect(steps.some((e) => e.step === 6 && e.maxSteps === 6)).toBe(true);
+    expect(steps.some((e) => e.preview && e.preview.image.length > 0)).toBe(true);
+
+    const stored = (await h.store.get(job.id))!;
+    expect(stored.state).toBe('done');
+    expect(stored.host).toBe('gpu-1');
+    expect(stored.outputs).toHaveLength(1);
+    expect(stored.outputs![0].label).toBe('1');
+    const png = await h.images.read(stored.outputs![0]);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(stored.promptIds).toHaveLength(1);
+    expect(h.sims[0].submittedPromptIds()).toContain(stored.promptIds![0]);
+    expect(stored.startedAt).toBeGreaterThanOrEqual(stored.createdAt);
+    expect(stored.finishedAt).toBeGreaterThanOrEqual(stored.startedAt!);
+  });
+
+  it('a late subscriber gets the latest state first', async () => {
+    const job = await h.service.enqueue(h.makeJob('bob', { steps: 2 }));
+    await h.finished(job.id);
+    const seen: string[] = [];
+    const off = h.service.subscribe(job.id, (e) => seen.push(e.type));
+    off();
+    expect(seen).toEqual(['done']);
+  });
+
+  it('a failing node ends the job with the step and reason', async () => {
+    h.sims[0].failNext({ exceptionType: 'torch.OutOfMemoryError', message: 'CUDA out of memory. Tried to allocate 2.00 GiB' });
+    const job = await h.service.enqueue(h.makeJob('carol', { steps: 3 }));
+    const end = await h.finished(job.id);
+    expect(end.type).toBe('failed');
+    if (end.type !== 'failed') return;
+    expect(end.code).toBe('job_failed');
+    expect(end.reason).toMatch(/while sampling \(KSampler, node \d+\) on gpu-1/);
+    expect(end.reason).toMatch(/ran out of memory: try a smaller image/);
+    expect((await h.store.get(job.id))!.error?.message).toBe(end.reason);
+    // The host is fine afterwards.
+    const next = await h.service.enqueue(h.makeJob('carol', { steps: 2 }));
+    expect((await h.finished(next.id)).type).toBe('done');
+  });
+});
