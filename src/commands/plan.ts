@@ -79,9 +79,11 @@ export function jobSizes(preset: Preset, inputs: Array<{ width: number; height: 
     width: typeof params.width === 'number' ? params.width : 0,
     height: typeof params.height === 'number' ? params.height : 0,
   };
-  const base = preset.sizing.base === 'original' && !requested.width && !requested.height ? roundTo8(first) : workingSize(first, budget, requested);
+  const original = preset.sizing.base === 'original' && !requested.width && !requested.height;
+  const base = original ? roundTo8(first) : workingSize(first, budget, requested);
   const factor = typeof params.scale === 'number' ? params.scale : 2;
-  return { base, scaled: scaledSize(base, factor, preset.sizing.maxPixels) };
+  // Scale the exact input size (not the rounded base) so the aspect stays as close as possible.
+  return { base, scaled: scaledSize(original ? first : base, factor, preset.sizing.maxPixels) };
 }
 
 const TILED: Record<string, string> = { VAEEncode: 'VAEEncodeTiled', VAEDecode: 'VAEDecodeTiled' };

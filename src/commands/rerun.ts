@@ -4,6 +4,7 @@
  */
 import type { JobRecord, StoredImage } from '../jobs/types.ts';
 import { UserError } from './errors.ts';
+import { isRandomSeedWord } from './option-values.ts';
 import type { Preset } from './preset.ts';
 import { composePrompts, type CommandRegistry } from './registry.ts';
 import type { CommandName, ResolvedParams, RerunAction } from './types.ts';
@@ -118,7 +119,7 @@ export function deriveRerun(
         if (value === undefined || value === null) continue;
         const canonical = registry.option(parent.command, key, preset.name)?.name ?? (key === 'preset' ? 'preset' : undefined);
         if (canonical && canonical !== key) delete merged[canonical];
-        merged[key] = value;
+        merged[key] = key === 'seed' && isRandomSeedWord(value) ? newSeed() : value;
       }
       // Changing the prompt without a style keeps the parent's style; "style none" drops it.
       return same(merged, parent.ladder?.length && !('denoise' in edits) ? { ladder: [...parent.ladder] } : {});
