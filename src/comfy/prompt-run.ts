@@ -77,7 +77,8 @@ export class PromptTracker implements PromptRun {
 
   on(listener: Listener): () => void {
     for (const e of this.replay) safeCall(listener, e);
-    if (this.lastPreview && this.phase !== 'settled') safeCall(listener, this.lastPreview);
+    if (this.phase === 'settled') return () => undefined; // the whole story was just replayed
+    if (this.lastPreview) safeCall(listener, this.lastPreview);
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -390,6 +390,22 @@ describe('a socket that silently stops delivering, and a lost HTTP answer', () =
     expect(proxy.seen.filter((s) => s.kind === 'upgrade')).toHaveLength(2);
   });
 
+  it('a prompt that finishes before the POST answer arrives loses none of its events', async () => {
+    const proxy = await startAuthProxy(sim.url, () => true, {
+      holdMs: (method, path) => (method === 'POST' && path === '/prompt' ? 400 : 0),
+    });
+    closers.push(() => proxy.close());
+    const c = newClient(proxy.url, 'sim-late-answer');
+    await c.connect();
+    const run = await c.submit(img2img({ image, steps: 3, seed: 105 }));
+    const events = collect(run);
+    await run.done;
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('queued');
+    expect(types.filter((t) => t === 'progress')).toHaveLength(3);
+    expect(types.at(-1)).toBe('success');
+  });
+
   it('a POST /prompt whose answer never arrives is found in the queue, not submitted twice', async () => {
     const proxy = await startAuthProxy(sim.url, () => true, {
       holdMs: (method, path) => (method === 'POST' && path === '/prompt' ? 1_500 : 0),
