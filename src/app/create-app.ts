@@ -14,7 +14,7 @@ import { UserError } from '../commands/errors.ts';
 import { planJob } from '../commands/plan.ts';
 import type { Preset } from '../commands/preset.ts';
 import { loadPresets } from '../commands/preset-loader.ts';
-import { validatePreset } from '../commands/preset-validation.ts';
+import { formatProblem, validatePreset } from '../commands/preset-validation.ts';
 import { CommandRegistry } from '../commands/registry.ts';
 import { deriveRerun } from '../commands/rerun.ts';
 import type { CommandName, JobAction, ResolvedParams } from '../commands/types.ts';
@@ -73,12 +73,11 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
   pool.on('host-up', (hostName: string, catalogue: NodeCatalogue) => {
     catalogues.set(hostName, catalogue);
     const disabled = new Map<string, string>();
-    for (const preset of presets) {
+    // The registry's presets, adapted to config.family and config.checkpoints, are the ones jobs run.
+    for (const preset of registry.presets) {
       const problems = validatePreset(preset, catalogue);
       if (problems.length > 0) {
-        const reason = problems
-          .map((p) => `${p.node}${p.input ? ` input "${p.input}"` : ''}: ${p.reason}${p.allowed ? ` (allowed: ${p.allowed})` : ''}`)
-          .join('; ');
+        const reason = problems.map(formatProblem).join('; ');
         disabled.set(preset.name, reason);
         logger?.warn({ host: hostName, preset: preset.name, problems }, `preset ${preset.name} disabled on ${hostName}: ${reason}`);
       }
