@@ -585,8 +585,10 @@ export class SimulatorServer implements Simulator {
     if (valid.ok) {
       const item: QueueItem = [number, promptId, prompt as Record<string, unknown>, extraData, valid.outputs];
       this.submitted.push(promptId);
-      this.json(res, 200, { prompt_id: promptId, number, node_errors: valid.nodeErrors });
+      // Like the real server, the prompt is queued (and may start) before the response is written,
+      // so its first WebSocket events can arrive before the HTTP answer.
       this.enqueue(item);
+      this.json(res, 200, { prompt_id: promptId, number, node_errors: valid.nodeErrors });
       return;
     }
     return this.json(res, 400, { error: valid.error, node_errors: valid.nodeErrors });

@@ -31,6 +31,8 @@ export interface BusyInterval {
 export interface Simulator {
   readonly url: string;
   readonly port: number;
+  /** Folder holding input/, output/ and temp/ (a fresh temp folder, removed by close(), unless dataDir was given). */
+  readonly dataDir: string;
   /** Stop listening and drop every socket without a close handshake (like a crash). Queue and history are lost. */
   kill(): Promise<void>;
   /** Start again on the same port after kill(): empty queue and history, prompt numbers from 0, temp wiped, input/output kept. */
@@ -47,7 +49,7 @@ export interface Simulator {
   setStepMs(ms: number): void;
   /** When each prompt occupied the (single) worker: for busy-ratio benchmarks. */
   busyLog(): BusyInterval[];
-  /** Prompts received by POST /prompt since start (for exactly-once assertions). */
+  /** Prompts accepted (queued) by POST /prompt since start, in order (for exactly-once assertions). */
   submittedPromptIds(): string[];
   close(): Promise<void>;
 }

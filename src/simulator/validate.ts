@@ -133,6 +133,17 @@ export async function validatePrompt(
   const validateInputs = async (uniqueId: string): Promise<Verdict> => {
     const memo = validated.get(uniqueId);
     if (memo) return memo;
+    // Python recurses until RecursionError on a cycle; report the same instead of looping forever.
+    if (inProgress.has(uniqueId)) throw new PyException('RecursionError', 'maximum recursion depth exceeded', []);
+    inProgress.add(uniqueId);
+    try {
+      return await validateNode(uniqueId);
+    } finally {
+      inProgress.delete(uniqueId);
+    }
+  };
+  const inProgress = new Set<string>();
+  const validateNode = async (uniqueId: string): Promise<Verdict> => {
     const node = prompt[uniqueId] as Record<string, unknown>;
     if (!isObject(node.inputs)) {
       if (!('inputs' in node)) throw new PyException('KeyError', "'inputs'", [TB_INPUTS]);
@@ -322,6 +333,9 @@ export async function validatePrompt(
     }
 
     const verdict: Verdict = errors.length > 0 || !valid ? [false, errors, uniqueId] : [true, [], uniqueId];
+    // In a cycle an inner failure may already be recorded for this node: keep its reasons.
+    const prior = validated.get(uniqueId);
+    if (prior && prior[1].length > 0 && errors.length === 0) return prior;
     validated.set(uniqueId, verdict);
     return verdict;
   };

@@ -211,3 +211,20 @@ describe('simulator prompt validation (bodies as in the wire transcript)', () =>
     ws.close();
   });
 });
+
+describe('simulator validation of a cyclic graph', () => {
+  it('rejects a cycle instead of hanging', async () => {
+    const sim = await startTestSim();
+    try {
+      const text = `{"1": {"class_type": "ImageInvert", "inputs": {"image": ["2", 0]}}, "2": {"class_type": "ImageInvert", "inputs": {"image": ["1", 0]}}, "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "c"}}}`;
+      const res = await postPrompt(sim, promptBody(text));
+      expect(res.status).toBe(400);
+      expect(res.json.error.type).toBe('prompt_outputs_failed_validation');
+      const errs = Object.values(res.json.node_errors as Record<string, { errors: Array<{ type: string; extra_info: { exception_type: string } }> }>).flatMap((n) => n.errors);
+      expect(errs[0].type).toBe('exception_during_inner_validation');
+      expect(errs[0].extra_info.exception_type).toBe('RecursionError');
+    } finally {
+      await sim.close();
+    }
+  });
+});
