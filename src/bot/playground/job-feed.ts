@@ -1,0 +1,138 @@
+/**
+ * The playground "channel": the recent jobs made on the page, followed through easel.subscribe and
+ * fanned out to every open page over server-sent events. Finished jobs are rendered once with
+ * easel.render() and kept (bounded) so the page can fetch the gallery and the single images.
+ */
+import type { Logger } from 'pino';
+import type { Easel, RenderedResult } from '../../app/types.ts';
+import type { JobEvent, JobRecord } from '../../jobs/types.ts';
+import { jobView, progressView, resultView, type JobView, type ProgressView, type ResultView } from './job-view.ts';
+
+/** What one page receives for each change. */
+export type FeedMessage =
+  | { type: 'job'; job: JobView; progress?: ProgressView; result?: ResultView }
+  | { type: 'deleted'; jobId: string };
+
+export interface FeedEntry {
+  job: JobRecord;
+  progress?: ProgressView;
+  rendered?: RenderedResult;
+  deleted?: boolean;
+}
+
+/** Generous limits: the page is local, so the gallery and every image are shown. */
+export const PLAYGROUND_RENDER_LIMITS = { maxFileBytes: 20 * 1024 * 1024, maxFiles: 10 };
+
+export class JobFeed {
+  private readonly entries = new Map<string, FeedEntry>();
+  private readonly unsubscribers = new Map<string, () => void>();
+  private readonly listeners = new Set<(m: FeedMessage) => void>();
+  private readonly offAll: () => void;
+  private closed = false;
+
+  constructor(
+    private readonly easel: Easel,
+    private readonly opts: { maxJobs?: number; logger?: Logger } = {},
+  ) {
+    // Playground jobs this page did not start (recovered after a restart) join the feed too.
+    this.offAll = easel.onEvent((e) => {
+      if (e.job.actor.platform === 'playground' && !this.entries.has(e.job.id)) this.track(e.job);
+    });
+  }
+
+  /** Follow a job: remember it, subscribe to its events, tell every page. */
+  track(job: JobRecord): void {
+    if (this.closed || this.entries.has(job.id)) return;
+    this.entries.set(job.id, { job });
+    this.trim();
+    this.publish(job.id);
+    this.unsubscribers.set(job.id, this.easel.subscribe(job.id, (e) => this.onJobEvent(e)));
+  }
+
+  private trim(): void {
+    const max = this.opts.maxJobs ?? 100;
+    while (this.entries.size > max) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+      this.unsubscribers.get(oldest)?.();
+      this.unsubscribers.delete(oldest);
+    }
+  }
+
+  private onJobEvent(e: JobEvent): void {
+    const entry = this.entries.get(e.job.id);
+    if (!entry || entry.deleted) return;
+    entry.job = e.job;
+    if (e.type === 'done') {
+      entry.progress = undefined;
+      this.easel
+        .render(e.job, PLAYGROUND_RENDER_LIMITS)
+        .then((rendered) => {
+          entry.rendered = rendered;
+          this.publish(e.job.id);
+        })
+        .catch((err: unknown) => {
+          this.opts.logger?.error({ err, jobId: e.job.id }, 'playground: rendering the result failed');
+          entry.progress = { type: 'failed', lines: [`The result could not be shown: ${(err as Error).message}`] };
+          this.publish(e.job.id);
+        });
+      return;
+    }
+    // Keep the last preview while later progress events arrive without one.
+    const next = progressView(e);
+    if (e.type === 'running' && !next.preview && entry.progress?.preview) next.preview = entry.progress.preview;
+    entry.progress = next;
+    if (e.type === 'failed' || e.type === 'cancelled') {
+      this.unsubscribers.get(e.job.id)?.();
+      this.unsubscribers.delete(e.job.id);
+    }
+    this.publish(e.job.id);
+  }
+
+  markDeleted(jobId: string): void {
+    const entry = this.entries.get(jobId);
+    if (entry) entry.deleted = true;
+    this.unsubscribers.get(jobId)?.();
+    this.unsubscribers.delete(jobId);
+    this.entries.delete(jobId);
+    for (const l of this.listeners) l({ type: 'deleted', jobId });
+  }
+
+  get(jobId: string): FeedEntry | undefined {
+    return this.entries.get(jobId);
+  }
+
+  message(entry: FeedEntry): FeedMessage {
+    return {
+      type: 'job',
+      job: jobView(entry.job),
+      progress: entry.progress,
+      result: entry.rendered ? resultView(entry.job, entry.rendered) : undefined,
+    };
+  }
+
+  /** Every job in the feed, oldest first. */
+  snapshot(): FeedMessage[] {
+    return [...this.entries.values()].map((e) => this.message(e));
+  }
+
+  private publish(jobId: string): void {
+    const entry = this.entries.get(jobId);
+    if (!entry) return;
+    const m = this.message(entry);
+    for (const l of this.listeners) l(m);
+  }
+
+  listen(listener: (m: FeedMessage) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.offAll();
+    for (const off of this.unsubscribers.values()) off();
+    this.unsubscribers.clear();
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The playground in headless Chromium against the real app on the built-in simulator: the page says
+ * "simulated", a person attaches an image, runs /restyle, sees progress and the gallery, presses
+ * reroll and sees the second result. A screenshot is written for a human look
+ * (EASEL_SCREENSHOT_DIR, default the system temp folder).
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../../src/app/create-app.ts';
+import { startPlayground, type Playground } from '../../../src/bot/playground/playground-server.ts';
+import { defaultConfig } from '../../../src/config/load-config.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const tmp = mkdtempSync(path.join(tmpdir(), 'easel-pg-browser-'));
+const shotDir = process.env.EASEL_SCREENSHOT_DIR ?? tmpdir();
+let app: Awaited<ReturnType<typeof createApp>>;
+let pg: Playground;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+const photoPath = path.join(tmp, 'harbour.png');
+const textPath = path.join(tmp, 'notes.png');
+
+beforeAll(async () => {
+  const config = defaultConfig({ dataDir: tmp, simulator: { stepMs: 8, previews: true }, playground: { port: 0 } });
+  app = await createApp(config);
+  pg = await startPlayground(app, config.playground);
+  // A small picture with some structure: sky, sea, a sun.
+  const sky = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#7fb8e6' } })
+    .composite([
+      { input: await sharp({ create: { width: 320, height: 100, channels: 3, background: '#1f5f8b' } }).png().toBuffer(), left: 0, top: 140 },
+      { input: await sharp({ create: { width: 50, height: 50, channels: 3, background: '#ffd23f' } }).png().toBuffer(), left: 230, top: 30 },
+    ])
+    .png()
+    .toBuffer();
+  writeFileSync(photoPath, sky);
+  writeFileSync(textPath, 'not really a picture');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await pg?.close();
+  await app?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('playground in a browser', () => {
+  it('shows that it runs on the simulator and offers the commands', async () => {
+    await page.goto(pg.url);
+    await expect.poll(() => page.getByTestId('mode-badge').textContent()).toBe('simulated');
+    await page.getByTestId('command-restyle').waitFor();
+    const commands = await page.locator('[data-testid^=command-]').allTextContents();
+    expect(commands).toEqual(expect.arrayContaining(['/restyle', '/upscale', '/variations']));
+  });
+
+  it('asks for an image before sending, and explains a file that is not one', async () => {
+    await page.getByTestId('command-restyle').click();
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('composer-error').textContent()).toMatch(/needs an image/);
+    await page.getByTestId('file-image').setInputFiles(textPath);
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('composer-error').textContent()).toMatch(/\S/);
+    expect(await page.getByTestId('composer-error').textContent()).not.toMatch(/needs an image/);
+    expect(await page.locator('[data-testid=job]').count()).toBe(0);
+  });
+
+  it('runs /restyle, shows progress and the gallery, then a reroll gives a second result', async () => {
+    await page.getByTestId('file-image').setInputFiles(photoPath);
+    await page.getByTestId('text').fill('a harbour at sunset');
+    await page.locator('#options-panel summary').click();
+    await page.locator('[data-option=steps]').fill('24');
+    await page.getByTestId('send').click();
+
+    const first = page.locator('[data-testid=job]').first();
+    await first.waitFor();
+    expect(await first.locator('.command-text').textContent()).toContain('a harbour at sunset');
+    // Progress is shown while it runs (step counter), then the gallery.
+    await first.locator('[data-testid=progress-text]').filter({ hasText: /step \d+ of \d+|Queued|Starting|Sending/ }).waitFor({ timeout: 15_000 });
+    const gallery = first.getByTestId('gallery');
+    await gallery.waitFor({ timeout: 20_000 });
+    await expect.poll(() => gallery.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    expect(await first.getAttribute('data-state')).toBe('done');
+    const summary = await first.getByTestId('summary').textContent();
+    expect(summary).toMatch(/seed/i);
+    expect(summary).toMatch(/simulat/i);
+    for (const action of ['reroll', 'subtle', 'strong', 'ladder', 'edit', 'delete']) {
+      expect(await first.getByTestId(`action-${action}`).count(), action).toBe(1);
+    }
+
+    await first.getByTestId('action-reroll').click();
+    const second = page.locator('[data-testid=job]').nth(1);
+    await second.waitFor();
+    expect(await second.locator('.command-text').textContent()).toMatch(/reroll/);
+    const gallery2 = second.getByTestId('gallery');
+    await gallery2.waitFor({ timeout: 20_000 });
+    await expect.poll(() => gallery2.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    const seedOf = async (job: typeof first) => /seed\D*(\d+)/i.exec((await job.getByTestId('summary').textContent()) ?? '')?.[1];
+    expect(await seedOf(second)).toBeDefined();
+    expect(await seedOf(second)).not.toBe(await seedOf(first));
+
+    await page.locator('#options-panel summary').click();
+    const shot = path.join(shotDir, 'easel-playground.png');
+    await page.screenshot({ path: shot });
+    expect(statSync(shot).size).toBeGreaterThan(20_000);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('keeps the channel after a reload (results stay visible)', async () => {
+    await page.reload();
+    await expect.poll(() => page.locator('[data-testid=gallery]').count()).toBe(2);
+  });
+});
