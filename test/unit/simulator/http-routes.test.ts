@@ -193,3 +193,29 @@ describe('simulator queue, interrupt, faults and restart', () => {
     expect(sim.submittedPromptIds()).toEqual([again.json.prompt_id]);
   });
 });
+
+describe('simulator dropSockets and model load time', () => {
+  it('dropSockets cuts sockets (1006) but keeps history; the first checkpoint load takes modelLoadMs', async () => {
+    const sim = await startTestSim({ modelLoadMs: 150 });
+    try {
+      await upload(sim, await gradientPng(32, 32), 'm.png');
+      const ws = await WsProbe.open(sim, 'm');
+      const res = await postPrompt(sim, promptBody(img2imgPromptText({ image: 'm.png', steps: 1 }), { client_id: 'm' }));
+      await ws.waitDone(res.json.prompt_id);
+      const at = (node: string) => ws.frames.findIndex((f) => f.text?.type === 'executing' && f.text.data.node === node);
+      expect(at('4')).toBeGreaterThan(-1);
+      const hist = await getJson(sim, `/history/${res.json.prompt_id}`);
+      const msgs = hist[res.json.prompt_id].status.messages as Array<[string, { timestamp: number }]>;
+      expect(msgs.at(-1)![1].timestamp - msgs[0][1].timestamp).toBeGreaterThanOrEqual(150);
+      sim.dropSockets();
+      await ws.waitFor(() => ws.closeCode !== null, 2000).catch(() => undefined);
+      expect(ws.closeCode).toBe(1006);
+      expect(Object.keys(await getJson(sim, `/history/${res.json.prompt_id}`))).toEqual([res.json.prompt_id]);
+      const again = await WsProbe.open(sim, 'm');
+      expect(again.frames[0].text!.type).toBe('status');
+      again.close();
+    } finally {
+      await sim.close();
+    }
+  });
+});
