@@ -5,10 +5,10 @@
  */
 import type { Workflow } from '../comfy/types.ts';
 import { encodeToFit } from '../images/fit-bytes.ts';
-import { composeGallery } from '../images/gallery.ts';
+import { composeGalleryFitted } from '../images/gallery.ts';
 import type { ImageStore } from '../images/image-store.ts';
 import { addPngText } from '../images/png-metadata.ts';
-import { composeStrip } from '../images/strip.ts';
+import { composeStripFitted } from '../images/strip.ts';
 import type { JobRecord } from '../jobs/types.ts';
 import type { RenderedFile, RenderedResult, RenderLimits } from './types.ts';
 
@@ -29,9 +29,11 @@ export async function renderResult(job: JobRecord, limits: RenderLimits, inputs:
 
   if (datas.length > 1) {
     const labels = outputs.map((o, i) => o.label ?? String(i + 1));
-    const composed =
-      job.layout === 'strip' ? await composeStrip(datas, labels) : await composeGallery(datas, labels);
-    const fitted = await encodeToFit(composed, limits.maxFileBytes);
+    // Composed and encoded in one pass: a photo-like grid is far cheaper as WebP/JPEG than as PNG.
+    const fitted =
+      job.layout === 'strip'
+        ? await composeStripFitted(datas, labels, limits.maxFileBytes)
+        : await composeGalleryFitted(datas, labels, limits.maxFileBytes);
     files.push({
       name: `${spoiler}${base}-${job.layout === 'strip' ? 'ladder' : 'gallery'}.${fitted.ext}`,
       data: fitted.data,
@@ -56,8 +58,8 @@ export async function renderResult(job: JobRecord, limits: RenderLimits, inputs:
       const tagged = addPngText(data, metadataFor());
       if (tagged.length <= limits.maxFileBytes) data = tagged;
     }
-    const fitted =
-      data.length <= limits.maxFileBytes ? { data, mime: outputs[i].mime, ext: outputs[i].mime === 'image/png' ? 'png' : 'webp' } : await encodeToFit(data, limits.maxFileBytes);
+    // Untouched (metadata kept) when it already fits; otherwise re-encoded under the cap.
+    const fitted = await encodeToFit(data, limits.maxFileBytes);
     files.push({
       name: `${spoiler}${base}-${i + 1}.${fitted.ext}`,
       data: fitted.data,
