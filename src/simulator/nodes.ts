@@ -90,7 +90,6 @@ type Inputs = Record<string, unknown>;
 type NodeFn = (inputs: Inputs, ctx: RunContext) => Promise<NodeResult>;
 
 const PREVIEW_MAX = 512;
-const TILE_PREVIEW_KEEP = 0;
 
 function image(i: Inputs, k: string): ImageBatch {
   return i[k] as ImageBatch;
@@ -217,7 +216,6 @@ async function sample(
     );
     ctx.samplerStep(k);
   }
-  void TILE_PREVIEW_KEEP;
   return { outputs: [{ kind: 'LATENT', width: l.width, height: l.height, items, noiseMask: l.noiseMask } satisfies Latent] };
 }
 
