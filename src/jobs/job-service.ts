@@ -78,6 +78,8 @@ interface ActiveJob {
   saving: Promise<void>;
   /** Resolves when its execution on a host ends (for cancel()). */
   settled?: Promise<void>;
+  /** Jobs sent to one host reach its queue in the order they were dispatched. */
+  turn?: { after: Promise<void>; done: () => void };
 }
 
 /** Files of an output node, in the order ComfyUI lists them; nodes ordered by id. */
@@ -126,6 +128,8 @@ export class JobService {
   /** Results produced while no global listener existed (e.g. recovered jobs before adapters start). */
   private undelivered: JobEvent[] = [];
   private readonly positions = new Map<string, number>();
+  /** Per host: resolves when every job dispatched there so far has submitted (or given up). */
+  private readonly submitGates = new Map<string, Promise<void>>();
   private dispatchQueued = false;
   private dispatching = false;
   private positionsQueued = false;
@@ -354,6 +358,7 @@ export class JobService {
           }
           this.pool.acquire(host, aj.job.id);
           aj.host = host;
+          aj.turn = this.takeTurn(host);
           started++;
           aj.settled = this.execute(aj, host);
           picked = true;
@@ -370,6 +375,15 @@ export class JobService {
     } else if (this.scheduler.waitingCount > 0) {
       this.announceOutageIfAny();
     }
+  }
+
+  /** A place in the host's submission order (uploads run in parallel; POST /prompt in dispatch order). */
+  private takeTurn(host: string): { after: Promise<void>; done: () => void } {
+    const after = this.submitGates.get(host) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((r) => (done = r));
+    this.submitGates.set(host, after.then(() => mine));
+    return { after, done };
   }
 
   /** Can this waiting job go to this host? Preset valid there, and a prompt still unresolved on another live host waits for it. */
@@ -446,6 +460,8 @@ export class JobService {
     } catch (err) {
       await this.onFailure(aj, host, err);
     } finally {
+      aj.turn?.done();
+      aj.turn = undefined;
       aj.current = undefined;
       aj.host = undefined;
       this.pool.noteRunning(host, undefined);
@@ -470,7 +486,10 @@ export class JobService {
       let attempt = attempts.find((a) => a.run === runNo && !a.outcome);
       if (attempt && attempt.host !== host) {
         const elsewhere = await this.resolveElsewhere(attempt);
-        if (elsewhere) return { ...elsewhere, attempt };
+        if (elsewhere) {
+          aj.turn?.done();
+          return { ...elsewhere, attempt };
+        }
         attempt.outcome = 'lost';
         attempt = undefined;
       }
@@ -479,13 +498,19 @@ export class JobService {
       if (attempt) {
         // Submitted earlier (before a restart or a host outage): follow it by its id.
         run = client.attach(attempt.promptId);
+        aj.turn?.done(); // already in the host's queue: no reason to hold back jobs dispatched after it
       } else {
         const promptId = randomUUID();
         attempt = { run: runNo, host, promptId, submittedAt: this.now() };
         attempts.push(attempt);
         job.promptIds!.push(promptId);
         await this.save(aj); // before POST: a crash right after still knows the id
-        run = await client.submit(plan.runs[runNo - 1].workflow, { promptId });
+        if (aj.turn) await aj.turn.after;
+        try {
+          run = await client.submit(plan.runs[runNo - 1].workflow, { promptId });
+        } finally {
+          aj.turn?.done();
+        }
       }
       aj.current = { client, promptId: attempt.promptId };
       if (aj.cancelRequested) await client.interrupt(attempt.promptId).catch(() => undefined);

@@ -31,6 +31,9 @@ export const OPEN_LIMITS: LimitsConfig = {
   cooldownSeconds: 0,
 };
 
+/** Distinct seeds: identical prompts would be served from ComfyUI's cache without running. */
+let seedCounter = 1000;
+
 let presetsCache: Promise<Preset[]> | undefined;
 function presets(): Promise<Preset[]> {
   presetsCache ??= loadPresets(join(import.meta.dirname, '../../../config/presets'));
@@ -84,8 +87,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const events: JobEvent[] = [];
 
   const h = {} as Harness;
+  const namespace = `easel-test-${randomUUID().slice(0, 8)}`;
   const build = async () => {
-    const store = await JobStore.open(opts.redisUrl ? { redisUrl: opts.redisUrl, namespace: `t${randomUUID().slice(0, 8)}` } : { sqlitePath: join(dir, 'jobs.sqlite') });
+    const store = await JobStore.open(opts.redisUrl ? { redisUrl: opts.redisUrl, namespace } : { sqlitePath: join(dir, 'jobs.sqlite') });
     const pool = new HostPool(
       sims.map((s, i) => ({ name: `gpu-${i + 1}`, url: s.url, simulated: true })),
       {
@@ -111,8 +115,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       options: opts.service,
     });
     service.onEvent((e) => events.push(e));
-    await pool.start();
     Object.assign(h, { store, pool, service });
+    await pool.start();
   };
   await build();
 
@@ -127,7 +131,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       const command = o.command ?? 'restyle';
       const { preset, params } = registry.resolve(command, {
         prompt: `job of ${user}`,
-        seed: 1234,
+        seed: ++seedCounter,
         steps: o.steps ?? 10,
         width: 64,
         height: 48,
