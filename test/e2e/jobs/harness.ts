@@ -58,7 +58,8 @@ export interface Harness {
   /** Close service and pool only (simulators and store stay): a "process restart". */
   stopService(): Promise<void>;
   /** Start a new pool + service over the same store folder and data dir. */
-  startService(): Promise<void>;
+  /** listen=false: no event listener is attached (like adapters that start after recovery). */
+  startService(listen?: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,7 +89,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const h = {} as Harness;
   const namespace = `easel-test-${randomUUID().slice(0, 8)}`;
-  const build = async () => {
+  const build = async (listen = true) => {
     const store = await JobStore.open(opts.redisUrl ? { redisUrl: opts.redisUrl, namespace } : { sqlitePath: join(dir, 'jobs.sqlite') });
     const pool = new HostPool(
       sims.map((s, i) => ({ name: `gpu-${i + 1}`, url: s.url, simulated: true })),
@@ -114,7 +115,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       plan: planJob,
       options: opts.service,
     });
-    service.onEvent((e) => events.push(e));
+    if (listen) service.onEvent((e) => events.push(e));
     Object.assign(h, { store, pool, service });
     await pool.start();
   };
@@ -158,8 +159,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await h.pool.close();
       await h.store.close();
     },
-    async startService() {
-      await build();
+    async startService(listen = true) {
+      await build(listen);
     },
     async close() {
       await h.stopService().catch(() => undefined);
