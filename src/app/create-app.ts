@@ -2,7 +2,7 @@
  * createApp: wires configuration, ComfyUI hosts (or the built-in simulator), presets, the job store,
  * image storage and the job service into the one `Easel` facade every front end uses.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { HostPool } from '../comfy/host-pool.ts';
 import type { NodeCatalogue } from '../comfy/node-catalogue.ts';
@@ -11,6 +11,7 @@ import { MAX_SEED } from '../comfy/types.ts';
 import { admit } from '../commands/admission.ts';
 import { describeJob, resultActions } from '../commands/describe.ts';
 import { UserError } from '../commands/errors.ts';
+import { randomSeed } from '../commands/option-values.ts';
 import { planJob } from '../commands/plan.ts';
 import type { Preset } from '../commands/preset.ts';
 import { loadPresets } from '../commands/preset-loader.ts';
@@ -45,8 +46,7 @@ const ACTIVE_STATES = new Set(['queued', 'uploading', 'submitted', 'running']);
 
 /** A random seed over the whole range JavaScript represents exactly (0..2^53-1). */
 function newSeed(): number {
-  const seed = randomInt(0, 2 ** 5) * 2 ** 48 + randomInt(0, 2 ** 48);
-  return Math.min(seed, MAX_SEED);
+  return Math.min(randomSeed(), MAX_SEED);
 }
 
 export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}): Promise<EaselApp> {
