@@ -52,6 +52,8 @@ export interface SlackBotOptions {
   host?: string;
   /** Web API retries (default: the SDK's; tests use 0). */
   retries?: number;
+  /** A second press of the same button by the same person within this many ms is a double click (default 2000). */
+  doubleClickMs?: number;
 }
 
 export interface SlackBot {
@@ -124,8 +126,8 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   });
   /** Deliveries Slack may repeat (event retries, socket redelivery): remembered for 30 minutes. */
   const deliveries = new RecentKeys(30 * 60_000);
-  /** Double clicks: the same person, the same button, within 3 s. */
-  const clicks = new RecentKeys(3_000);
+  /** Double clicks: the same person, the same button on the same message, within doubleClickMs. */
+  const clicks = new RecentKeys(opts.doubleClickMs ?? 2_000);
   const specOf = (name: string): CommandSpec | undefined => easel.commands.find((s) => s.name === name);
   const warn = (what: string, err: unknown) => opts.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, `slack: ${what}`);
 
@@ -427,7 +429,12 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
           return;
         }
         default: {
-          const next = await easel.rerun({ jobId: job.id, action: b.action, actor, index: b.index });
+          // Retry on a failed or cancelled job: the same settings again. Easel reruns unfinished jobs
+          // only as edits, so ask for an edit that changes nothing.
+          const retry = b.action === 'reroll' && (job.state === 'failed' || job.state === 'cancelled');
+          const next = retry
+            ? await easel.rerun({ jobId: job.id, action: 'edit', actor, edits: {} })
+            : await easel.rerun({ jobId: job.id, action: b.action, actor, index: b.index });
           await delivery.track(next, { channel, threadTs: threadTs! });
         }
       }

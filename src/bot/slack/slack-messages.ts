@@ -98,6 +98,8 @@ export function progressMessage(job: JobRecord, e: JobEvent): SlackMessage {
   const blocks: unknown[] = [section(`${jobTitle(job)}\n${line}`)];
   const active = e.type !== 'done' && e.type !== 'failed' && e.type !== 'cancelled';
   if (active) blocks.push({ type: 'actions', block_id: 'progress', elements: [button(job, 'cancel', 'Cancel', undefined, 'danger')] });
+  // A failed job can be tried again as it was, or with other settings.
+  if (e.type === 'failed') blocks.push({ type: 'actions', block_id: 'failed', elements: [button(job, 'reroll', 'Retry', undefined, 'primary'), button(job, 'edit', 'Edit')] });
   return { text: clip(line, 3000), blocks };
 }
 

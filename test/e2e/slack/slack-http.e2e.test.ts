@@ -1,0 +1,134 @@
+/**
+ * Easel on Slack with the HTTP receiver, end to end: signed requests from the fake Slack to the real
+ * Bolt app, the real Easel app behind it. Forged and stale signatures are refused and run nothing;
+ * a retried event (X-Slack-Retry-Num) does not run a job twice.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { MESSAGE_SHORTCUT } from '../../../src/bot/slack/slack-bot.ts';
+import { DEFAULT_SCOPES } from '../../fakes/slack/fake-slack.ts';
+import { slackSignature } from '../../fakes/slack/signing.ts';
+import { TEAM_ID } from '../../fakes/slack/fake-slack.ts';
+
+interface Manifest {
+  features: { slash_commands: Array<{ command: string; url: string; description: string }>; shortcuts: Array<{ type: string; callback_id: string }> };
+  oauth_config: { scopes: { bot: string[] } };
+  settings: { event_subscriptions: { request_url: string; bot_events: string[] }; interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean };
+}
+import { ALICE, blocksText, CHANNEL, jobIdOf, resultCards, startHarness, testImage, type Harness } from './harness.ts';
+
+const unhandled: unknown[] = [];
+const onUnhandled = (err: unknown) => unhandled.push(err);
+let h: Harness;
+let png: Buffer;
+
+beforeAll(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  png = await testImage();
+  h = await startHarness('http');
+});
+
+afterAll(async () => {
+  await h?.close();
+  process.off('unhandledRejection', onUnhandled);
+});
+
+afterEach(() => {
+  expect(unhandled).toEqual([]);
+});
+
+function slashBody(text: string): string {
+  return new URLSearchParams({
+    token: 'verification-token',
+    team_id: TEAM_ID,
+    team_domain: 'testteam',
+    channel_id: CHANNEL,
+    channel_name: 'general',
+    user_id: ALICE,
+    user_name: 'alice',
+    command: '/restyle',
+    text,
+    api_app_id: 'A0APP0001',
+    is_enterprise_install: 'false',
+    response_url: h.fake.newResponseUrl(CHANNEL, ALICE),
+    trigger_id: h.fake.newTrigger(ALICE),
+  }).toString();
+}
+
+describe('Slack over HTTP (signing secret)', () => {
+  it('runs /restyle through the modal and posts the gallery in the thread', async () => {
+    const ack = await h.fake.slashCommand({ command: '/restyle', text: 'denoise 0.45' });
+    expect(ack.status).toBe(200);
+    const view = await h.fake.waitFor(() => h.fake.openViews()[0], 'the modal');
+    const file = h.fake.userFile({ name: 'in.png', mimetype: 'image/png', data: png });
+    const sub = await h.fake.submitView({ viewId: view.id, values: { 'img:0': [file], 'opt:prompt': 'a lighthouse in a storm' } });
+    expect(sub.status).toBe(200);
+    const root = await h.fake.waitFor(() => h.fake.messages(CHANNEL).find((m) => m.text.includes('asked for /restyle')), 'the request');
+    const card = await h.fake.waitFor(() => resultCards(h.fake, root.ts)[0], 'the result', 20_000);
+    await h.bot.settled(jobIdOf(card));
+    expect(blocksText(card)).toContain('lighthouse');
+    expect(h.fake.thread(CHANNEL, root.ts).some((m) => (m.files?.length ?? 0) > 0)).toBe(true);
+    const job = await h.app.getJob(jobIdOf(card));
+    expect(job).toMatchObject({ state: 'done', params: expect.objectContaining({ denoise: 0.45 }) });
+  });
+
+  it('refuses a forged signature and a stale timestamp with 401, and opens nothing', async () => {
+    const opened = h.fake.calls.filter((c) => c.method === 'views.open').length;
+    const forged = slashBody('forged');
+    const bad = await h.fake.postSigned({
+      body: forged,
+      contentType: 'application/x-www-form-urlencoded',
+      signature: slackSignature('not-the-secret', h.fake.clock.seconds(), forged),
+    });
+    expect(bad.status).toBe(401);
+    const tampered = await h.fake.postSigned({
+      body: slashBody('tampered'),
+      contentType: 'application/x-www-form-urlencoded',
+      signature: slackSignature('fake-signing-secret-0123456789', h.fake.clock.seconds(), slashBody('original')),
+    });
+    expect(tampered.status).toBe(401);
+    const stale = await h.fake.postSigned({
+      body: slashBody('stale'),
+      contentType: 'application/x-www-form-urlencoded',
+      timestamp: h.fake.clock.seconds() - 6 * 60,
+    });
+    expect(stale.status).toBe(401);
+    // A correctly signed one still works (the refusals were about the signature, not the body).
+    const good = await h.fake.postSigned({ body: slashBody('fine'), contentType: 'application/x-www-form-urlencoded' });
+    expect(good.status).toBe(200);
+    await h.fake.waitFor(() => h.fake.calls.filter((c) => c.method === 'views.open').length === opened + 1, 'the one modal');
+  });
+
+  it('does not run a retried event twice (X-Slack-Retry-Num)', async () => {
+    const submittedBefore = h.app.simulator!.submittedPromptIds().length;
+    const file = h.fake.userFile({ name: 'boat.png', mimetype: 'image/png', data: png });
+    const sent = await h.fake.mention({ text: '<@U0BOT0001> restyle watercolor', files: [file] });
+    expect(sent.status).toBe(200);
+    const event = { type: 'app_mention', user: ALICE, text: sent.message.text, ts: sent.message.ts, channel: CHANNEL, event_ts: sent.message.ts, files: [file] };
+    const retry1 = await h.fake.sendEvent(event, { eventId: sent.eventId, retryNum: 1, retryReason: 'http_timeout' });
+    const retry2 = await h.fake.sendEvent(event, { eventId: sent.eventId, retryNum: 2, retryReason: 'http_timeout' });
+    expect([retry1.status, retry2.status]).toEqual([200, 200]);
+    const card = await h.fake.waitFor(() => resultCards(h.fake, sent.message.ts)[0], 'the result', 20_000);
+    await h.bot.settled(jobIdOf(card));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(resultCards(h.fake, sent.message.ts)).toHaveLength(1);
+    expect(h.app.simulator!.submittedPromptIds().length - submittedBefore).toBe(1);
+  });
+
+  it('the app manifest declares every command, the shortcut, the events and the scopes the bot uses', async () => {
+    const manifest = parse(await readFile(new URL('../../../slack-manifest.yaml', import.meta.url), 'utf8')) as Manifest;
+    const commands = manifest.features.slash_commands.map((c) => c.command).sort();
+    expect(commands).toEqual([...h.app.commands.map((c) => `/${c.name}`), '/easel'].sort());
+    for (const c of manifest.features.slash_commands) {
+      expect(c.url).toMatch(/\/slack\/events$/);
+      expect(c.description.length).toBeLessThanOrEqual(100);
+    }
+    expect(manifest.features.shortcuts).toContainEqual(expect.objectContaining({ type: 'message', callback_id: MESSAGE_SHORTCUT }));
+    expect(manifest.settings.event_subscriptions.bot_events).toContain('app_mention');
+    expect(manifest.settings.interactivity.is_enabled).toBe(true);
+    expect(manifest.settings.socket_mode_enabled).toBe(false);
+    // The fake grants exactly the scopes the tests needed; the manifest must ask for all of them.
+    for (const scope of DEFAULT_SCOPES) expect(manifest.oauth_config.scopes.bot).toContain(scope);
+  });
+});

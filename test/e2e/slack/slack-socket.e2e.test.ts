@@ -1,0 +1,293 @@
+/**
+ * Easel on Slack in Socket Mode, end to end: the real Bolt app against the fake Slack, with the real
+ * Easel app (built-in simulator). Covers the slash command -> modal -> job -> gallery path, every
+ * button, the message shortcut, mentions (image in the message or earlier in the thread), the HTML
+ * sign-in page, a redelivered event, double clicks and buttons after a restart.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SIGN_IN_PAGE_MESSAGE } from '../../../src/bot/slack/slack-files.ts';
+import type { FakeMessage } from '../../fakes/slack/fake-slack.ts';
+import { ALICE, BOB, blocksText, button, CHANNEL, jobIdOf, resultCards, startHarness, testImage, type Harness } from './harness.ts';
+
+const unhandled: unknown[] = [];
+const onUnhandled = (err: unknown) => unhandled.push(err);
+let h: Harness;
+let png: Buffer;
+
+beforeAll(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  png = await testImage();
+  h = await startHarness('socket');
+});
+
+afterAll(async () => {
+  await h?.close();
+  process.off('unhandledRejection', onUnhandled);
+});
+
+afterEach(() => {
+  expect(unhandled).toEqual([]);
+});
+
+/** State shared by the tests of the main flow (they run in order). */
+let threadTs = '';
+let firstCard: FakeMessage;
+
+async function nextCard(count: number): Promise<FakeMessage> {
+  const cards = await h.fake.waitFor(() => {
+    const c = resultCards(h.fake, threadTs);
+    return c.length >= count && c;
+  }, `result card #${count}`, 20_000);
+  await h.bot.settled(jobIdOf(cards[count - 1]));
+  return cards[count - 1];
+}
+
+function failedCalls() {
+  return h.fake.calls.filter((c) => !c.ok).map((c) => `${c.method}: ${c.error}`);
+}
+
+describe('Slack in Socket Mode', () => {
+  it('opens a pre-filled modal for /restyle; submitting it with a file runs the job and posts the gallery in the thread', async () => {
+    const ack = await h.fake.slashCommand({ command: '/restyle', text: 'oil painting denoise 0.6' });
+    expect(ack.status).toBe(200);
+    const view = await h.fake.waitFor(() => h.fake.openViews()[0], 'the modal');
+    const blocks = view.view.blocks as Array<{ block_id?: string; element?: Record<string, any> }>;
+    const byId = Object.fromEntries(blocks.filter((b) => b.block_id).map((b) => [b.block_id!, b.element!]));
+    expect(byId['img:0'].type).toBe('file_input');
+    expect(byId['opt:denoise'].initial_value).toBe('0.6');
+    expect(JSON.stringify(view.view)).toMatch(/oil/i);
+
+    const file = h.fake.userFile({ name: 'harbour.png', mimetype: 'image/png', data: png });
+    const submitted = await h.fake.submitView({ viewId: view.id, values: { 'img:0': [file] } });
+    expect(submitted.body).toEqual({});
+
+    const root = await h.fake.waitFor(() => h.fake.messages(CHANNEL).find((m) => m.text.includes('asked for /restyle')), 'the request message');
+    threadTs = root.ts;
+    expect(root.text).toContain(`<@${ALICE}>`);
+    firstCard = await nextCard(1);
+    const thread = h.fake.thread(CHANNEL, threadTs);
+    // Order in the thread: request, progress (now "done"), the files, the result card.
+    const progress = thread[1];
+    expect(progress.text).toMatch(/Done/);
+    expect(progress.edited).toBeGreaterThan(0);
+    const filesMsg = thread.find((m) => (m.files?.length ?? 0) > 0)!;
+    expect(thread.indexOf(filesMsg)).toBeLessThan(thread.indexOf(firstCard));
+    const gallery = h.fake.file(filesMsg.files![0])!;
+    expect(gallery.data!.subarray(1, 4).toString()).toMatch(/PNG|WEB|\u00ff\u00d8/);
+    expect(gallery.data!.length).toBeGreaterThan(100);
+    // Parameters are on the card.
+    const text = blocksText(firstCard);
+    expect(text).toMatch(/denoise/i);
+    expect(text).toContain('0.6');
+    expect(text).toMatch(/seed/i);
+    const job = await h.app.getJob(jobIdOf(firstCard));
+    expect(job?.state).toBe('done');
+    expect(job?.params.denoise).toBe(0.6);
+    expect(job?.actor).toMatchObject({ platform: 'slack', userId: ALICE, channelId: CHANNEL });
+    expect(failedCalls()).toEqual([]);
+  });
+
+  it('coalesces progress: chat.update on the progress message at most every 1.5 s (but the final one)', () => {
+    const progressTs = h.fake.thread(CHANNEL, threadTs)[1].ts;
+    const updates = h.fake.calls.filter((c) => c.method === 'chat.update' && c.args.ts === progressTs);
+    expect(updates.length).toBeGreaterThan(0);
+    for (let i = 1; i < updates.length - 1; i++) expect(updates[i].at - updates[i - 1].at).toBeGreaterThanOrEqual(1400);
+  });
+
+  it('reruns from the buttons: reroll, subtle, strong, ladder, vary 1, upscale 1, each result in the same thread', async () => {
+    const parentId = jobIdOf(firstCard);
+    let count = 1;
+    for (const [action, index] of [['reroll'], ['subtle'], ['strong'], ['ladder'], ['vary', 1], ['upscale', 1]] as Array<[string, number?]>) {
+      const ack = await h.fake.clickButton({ messageTs: firstCard.ts, actionId: button(firstCard, action, index) });
+      expect(ack.status).toBe(200);
+      count++;
+      const card = await nextCard(count);
+      const job = await h.app.getJob(jobIdOf(card));
+      expect(job, action).toMatchObject({ parentId, action, state: 'done' });
+      if (index) expect(job?.sourceIndex).toBe(index);
+    }
+    const ladder = (await Promise.all(resultCards(h.fake, threadTs).map((c) => h.app.getJob(jobIdOf(c))))).find((j) => j?.action === 'ladder');
+    expect(ladder?.layout).toBe('strip');
+    expect(failedCalls()).toEqual([]);
+  });
+
+  it('runs one job for a double click', async () => {
+    const before = resultCards(h.fake, threadTs).length;
+    const id = button(firstCard, 'reroll');
+    await Promise.all([h.fake.clickButton({ messageTs: firstCard.ts, actionId: id }), h.fake.clickButton({ messageTs: firstCard.ts, actionId: id })]);
+    await nextCard(before + 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(resultCards(h.fake, threadTs)).toHaveLength(before + 1);
+  });
+
+  it('edit opens the modal filled with the job and runs the changed settings', async () => {
+    const before = resultCards(h.fake, threadTs).length;
+    await h.fake.clickButton({ messageTs: firstCard.ts, actionId: button(firstCard, 'edit') });
+    const view = await h.fake.waitFor(() => h.fake.openViews()[0], 'the edit modal');
+    expect(view.view.callback_id).toBe('easel_edit');
+    const denoise = (view.view.blocks as Array<{ block_id?: string; element?: { initial_value?: string } }>).find((b) => b.block_id === 'opt:denoise');
+    expect(denoise?.element?.initial_value).toBe('0.6');
+    const bad = await h.fake.submitView({ viewId: view.id, values: { 'opt:denoise': '7' } });
+    expect(bad.body).toMatchObject({ response_action: 'errors', errors: { 'opt:denoise': expect.stringMatching(/between/) } });
+    await h.fake.submitView({ viewId: view.id, values: { 'opt:denoise': '0.3' } });
+    const card = await nextCard(before + 1);
+    const job = await h.app.getJob(jobIdOf(card));
+    expect(job).toMatchObject({ action: 'edit', parentId: jobIdOf(firstCard) });
+    expect(job?.params.denoise).toBe(0.3);
+    expect(blocksText(card)).toContain('0.3');
+  });
+
+  it('cancel stops a running job', async () => {
+    const before = h.fake.thread(CHANNEL, threadTs).length;
+    h.app.simulator!.stallNext();
+    await h.fake.clickButton({ messageTs: firstCard.ts, actionId: button(firstCard, 'subtle') });
+    const progress = await h.fake.waitFor(
+      () => h.fake.thread(CHANNEL, threadTs).slice(before).find((m) => hasButton(m, 'cancel')),
+      'a progress message with Cancel',
+    );
+    const jobId = button(progress, 'cancel').split(':')[2];
+    const bobTry = await h.fake.clickButton({ messageTs: progress.ts, actionId: button(progress, 'cancel'), user: BOB });
+    expect(bobTry.status).toBe(200);
+    await h.fake.waitFor(() => h.fake.ephemerals.find((e) => e.user === BOB && /Only <@U0USER001> can cancel/.test(e.text)), 'the refusal');
+    await h.fake.clickButton({ messageTs: progress.ts, actionId: button(progress, 'cancel') });
+    await h.fake.waitFor(() => /Cancelled/.test(h.fake.message(CHANNEL, progress.ts)?.text ?? ''), 'the cancelled progress message');
+    h.app.simulator!.release();
+    expect((await h.app.getJob(jobId))?.state).toBe('cancelled');
+    expect(hasButton(h.fake.message(CHANNEL, progress.ts)!, 'cancel')).toBe(false);
+  });
+
+  it('a failed job says why in its progress message and can be retried from there', async () => {
+    const before = resultCards(h.fake, threadTs).length;
+    const threadLen = h.fake.thread(CHANNEL, threadTs).length;
+    h.app.simulator!.failNext({ message: 'CUDA out of memory' });
+    await h.fake.clickButton({ messageTs: firstCard.ts, actionId: button(firstCard, 'reroll') });
+    const failed = await h.fake.waitFor(
+      () => h.fake.thread(CHANNEL, threadTs).slice(threadLen).find((m) => /Failed/.test(m.text)),
+      'the failure message',
+    );
+    expect(failed.text).toMatch(/memory/i);
+    expect(hasButton(failed, 'cancel')).toBe(false);
+    await h.fake.clickButton({ messageTs: failed.ts, actionId: button(failed, 'reroll') });
+    const card = await nextCard(before + 1);
+    expect((await h.app.getJob(jobIdOf(card)))?.state).toBe('done');
+  });
+
+  it('delete: only the author may; it removes the card and the uploaded files', async () => {
+    const cards = resultCards(h.fake, threadTs);
+    const card = cards[cards.length - 1];
+    const filesMsg = h.fake.thread(CHANNEL, threadTs).filter((m) => (m.files?.length ?? 0) > 0).at(-1)!;
+    const fileIds = [...filesMsg.files!];
+    await h.fake.clickButton({ messageTs: card.ts, actionId: button(card, 'delete'), user: BOB });
+    await h.fake.waitFor(() => h.fake.ephemerals.find((e) => e.user === BOB && /Only <@U0USER001> can delete/.test(e.text)), 'the refusal');
+    expect(h.fake.message(CHANNEL, card.ts)).toBeDefined();
+    await h.fake.clickButton({ messageTs: card.ts, actionId: button(card, 'delete') });
+    await h.fake.waitFor(() => !h.fake.message(CHANNEL, card.ts), 'the card to go');
+    await h.fake.waitFor(() => fileIds.every((id) => h.fake.file(id)?.deleted), 'the files to go');
+    await h.fake.waitFor(() => h.fake.thread(CHANNEL, threadTs).some((m) => /deleted by <@U0USER001>/.test(m.text)), 'the deleted note');
+    expect(failedCalls()).toEqual([]);
+  });
+
+  it('buttons keep working after the Slack side restarts (ids carry only the job id)', async () => {
+    await h.restartBot();
+    const before = resultCards(h.fake, threadTs).length;
+    await h.fake.clickButton({ messageTs: firstCard.ts, actionId: button(firstCard, 'vary', 1) });
+    const card = await nextCard(before + 1);
+    expect(await h.app.getJob(jobIdOf(card))).toMatchObject({ action: 'vary', sourceIndex: 1, parentId: jobIdOf(firstCard) });
+  });
+
+  it('a job still running when the Slack side restarts gets its result posted by the new instance', async () => {
+    const before = resultCards(h.fake, threadTs).length;
+    const threadLen = h.fake.thread(CHANNEL, threadTs).length;
+    h.app.simulator!.stallNext();
+    await h.fake.clickButton({ messageTs: firstCard.ts, actionId: button(firstCard, 'strong') });
+    const progress = await h.fake.waitFor(() => h.fake.thread(CHANNEL, threadTs).slice(threadLen).find((m) => hasButton(m, 'cancel')), 'the progress message');
+    await h.restartBot();
+    h.app.simulator!.release();
+    const card = await nextCard(before + 1);
+    expect(await h.app.getJob(jobIdOf(card))).toMatchObject({ action: 'strong', state: 'done' });
+    await h.fake.waitFor(() => /Done/.test(h.fake.message(CHANNEL, progress.ts)?.text ?? ''), 'the progress message to say done');
+  });
+
+  it('the message shortcut opens the modal with the message image; the job runs in that message thread', async () => {
+    const file = h.fake.userFile({ name: 'cat.png', mimetype: 'image/png', data: png });
+    const msg = h.fake.userMessage({ text: 'look at my cat', files: [file] });
+    await h.fake.messageShortcut({ callbackId: 'easel_image', messageTs: msg.ts });
+    const view = await h.fake.waitFor(() => h.fake.openViews()[0], 'the shortcut modal');
+    expect(JSON.stringify(view.view.blocks)).toContain('cat.png');
+    await h.fake.selectInView({ viewId: view.id, actionId: 'easel_pick_command', value: 'upscale' });
+    await h.fake.waitFor(() => (h.fake.view(view.id)!.updates > 0 ? true : undefined), 'the modal to switch to upscale');
+    expect(h.fake.view(view.id)!.view.title).toMatchObject({ text: 'Easel: upscale' });
+    await h.fake.submitView({ viewId: view.id });
+    const card = await h.fake.waitFor(() => resultCards(h.fake, msg.ts)[0], 'the result in the message thread', 20_000);
+    await h.bot.settled(jobIdOf(card));
+    const job = await h.app.getJob(jobIdOf(card));
+    expect(job).toMatchObject({ command: 'upscale', state: 'done' });
+    expect(h.fake.thread(CHANNEL, msg.ts).some((m) => (m.files?.length ?? 0) > 0)).toBe(true);
+  });
+
+  it('a message shortcut on a message without an image says so', async () => {
+    const msg = h.fake.userMessage({ text: 'no picture here' });
+    await h.fake.messageShortcut({ callbackId: 'easel_image', messageTs: msg.ts });
+    await h.fake.waitFor(() => h.fake.ephemerals.find((e) => /has no image/.test(e.text)), 'the explanation');
+  });
+
+  it('a mention with an image starts a job in its thread, once even when Slack redelivers the event', async () => {
+    const submittedBefore = h.app.simulator!.submittedPromptIds().length;
+    const file = h.fake.userFile({ name: 'street.png', mimetype: 'image/png', data: png });
+    const sent = await h.fake.mention({ text: '<@U0BOT0001> restyle watercolor denoise 0.5', files: [file] });
+    const event = { type: 'app_mention', user: ALICE, text: sent.message.text, ts: sent.message.ts, channel: CHANNEL, event_ts: sent.message.ts, files: [file] };
+    await h.fake.sendEvent(event, { eventId: sent.eventId, retryNum: 1, retryReason: 'timeout' });
+    const card = await h.fake.waitFor(() => resultCards(h.fake, sent.message.ts)[0], 'the mention result', 20_000);
+    await h.bot.settled(jobIdOf(card));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(resultCards(h.fake, sent.message.ts)).toHaveLength(1);
+    expect(h.app.simulator!.submittedPromptIds().length - submittedBefore).toBe(1);
+    const job = await h.app.getJob(jobIdOf(card));
+    expect(job?.params.denoise).toBe(0.5);
+  });
+
+  it('a mention in a thread uses the image posted earlier in that thread', async () => {
+    const file = h.fake.userFile({ name: 'bridge.png', mimetype: 'image/png', data: png });
+    const root = h.fake.userMessage({ text: 'our bridge', files: [file] });
+    await h.fake.mention({ text: '<@U0BOT0001> variations', threadTs: root.ts });
+    const card = await h.fake.waitFor(() => resultCards(h.fake, root.ts)[0], 'the thread result', 20_000);
+    await h.bot.settled(jobIdOf(card));
+    expect((await h.app.getJob(jobIdOf(card)))?.command).toBe('variations');
+  });
+
+  it('a mention without any image, or with an unknown command, gets an answer in the thread', async () => {
+    const none = await h.fake.mention({ text: '<@U0BOT0001> restyle watercolor' });
+    await h.fake.waitFor(() => h.fake.thread(CHANNEL, none.message.ts).find((m) => /needs an image/.test(m.text)), 'the missing-image reply');
+    const unknown = await h.fake.mention({ text: '<@U0BOT0001> dance' });
+    await h.fake.waitFor(() => h.fake.thread(CHANNEL, unknown.message.ts).find((m) => /don't know "dance"[\s\S]*\/restyle/.test(m.text)), 'the help reply');
+  });
+
+  it("explains Slack's HTML sign-in page (token without files:read) and runs nothing", async () => {
+    const submittedBefore = h.app.simulator!.submittedPromptIds().length;
+    h.fake.scopes.delete('files:read');
+    try {
+      const file = h.fake.userFile({ name: 'secret.png', mimetype: 'image/png', data: png });
+      const sent = await h.fake.mention({ text: '<@U0BOT0001> restyle', files: [file] });
+      const reply = await h.fake.waitFor(() => h.fake.thread(CHANNEL, sent.message.ts).find((m) => m.user === 'U0BOT0001'), 'the explanation');
+      expect(reply.text).toContain(SIGN_IN_PAGE_MESSAGE);
+    } finally {
+      h.fake.scopes.add('files:read');
+    }
+    expect(h.app.simulator!.submittedPromptIds().length).toBe(submittedBefore);
+  });
+
+  it('refuses a modal submission without an image, next to the field', async () => {
+    await h.fake.slashCommand({ command: '/upscale' });
+    const view = await h.fake.waitFor(() => h.fake.openViews()[0], 'the modal');
+    // Slack's client itself refuses an empty required file input.
+    await expect(h.fake.submitView({ viewId: view.id })).rejects.toThrow(/img:0 is required/);
+    const doc = h.fake.userFile({ name: 'notes.txt', mimetype: 'text/plain', data: Buffer.from('hello') });
+    const ack = await h.fake.submitView({ viewId: view.id, values: { 'img:0': [doc] } });
+    expect(ack.body).toMatchObject({ response_action: 'errors', errors: { 'img:0': 'notes.txt is not an image.' } });
+    expect(h.fake.view(view.id)?.open).toBe(true);
+  });
+});
+
+function hasButton(m: FakeMessage, action: string): boolean {
+  return ((m.blocks ?? []) as Array<{ elements?: Array<{ action_id?: string }> }>).some((b) => (b.elements ?? []).some((e) => e.action_id?.startsWith(`easel:${action}:`)));
+}
