@@ -56,11 +56,14 @@ async function post(p: string, body: FormData | object, headers: Record<string, 
   return { status: res.status, body: (await res.json()) as Record<string, unknown> & Partial<Extract<FeedMessage, { type: 'job' }>> };
 }
 
-/** Collect server-sent events until `until` says stop. */
-function watchEvents(until: (m: FeedMessage, all: FeedMessage[]) => boolean, timeoutMs = 20_000): Promise<FeedMessage[]> {
-  return new Promise((resolve, reject) => {
+/** Collect server-sent events until `until` says stop. `ready` resolves once the stream is open. */
+function watchEvents(until: (m: FeedMessage, all: FeedMessage[]) => boolean, timeoutMs = 20_000): Promise<FeedMessage[]> & { ready: Promise<void> } {
+  let opened!: () => void;
+  const ready = new Promise<void>((r) => (opened = r));
+  const done = new Promise<FeedMessage[]>((resolve, reject) => {
     const seen: FeedMessage[] = [];
     const req = http.get(new URL('/api/events', pg.url), (res) => {
+      opened();
       let buffer = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -86,6 +89,7 @@ function watchEvents(until: (m: FeedMessage, all: FeedMessage[]) => boolean, tim
       reject(new Error(`timed out; saw ${seen.map((m) => (m.type === 'job' ? `${m.job.id.slice(0, 6)}:${m.progress?.type ?? m.job.state}${m.result ? '+result' : ''}` : m.type)).join(', ')}`));
     }, timeoutMs);
   });
+  return Object.assign(done, { ready });
 }
 
 const doneWithResult = (id: string) => (m: FeedMessage) => m.type === 'job' && m.job.id === id && Boolean(m.result);
@@ -143,11 +147,12 @@ describe('playground API over the real app', () => {
     expect(bobDelete.status).toBe(403);
     expect(String(bobDelete.body.error)).toMatch(/Only the person who started this job/);
 
-    const [gone] = await Promise.all([
-      watchEvents((m) => m.type === 'deleted' && m.jobId === id),
-      post(`/api/jobs/${id}/delete`, {}, alice).then((r) => expect(r.status).toBe(200)),
-    ]);
-    expect(gone.some((m) => m.type === 'deleted')).toBe(true);
+    const watch = watchEvents((m) => m.type === 'deleted' && m.jobId === id);
+    await watch.ready;
+    expect((await post(`/api/jobs/${id}/delete`, {}, alice)).status).toBe(200);
+    expect((await watch).some((m) => m.type === 'deleted')).toBe(true);
+    const feed = (await (await fetch(new URL('/api/feed', pg.url))).json()) as FeedMessage[];
+    expect(feed.some((m) => m.type === 'job' && m.job.id === id)).toBe(false);
     expect((await fetch(new URL(`/api/jobs/${id}`, pg.url))).status).toBe(404);
     expect((await fetch(new URL(`/api/jobs/${id}/files/0`, pg.url))).status).toBe(404);
 

@@ -54,6 +54,32 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/** Wait for a job's gallery image to be loaded; fail at once with the page's words if Easel reports an error. */
+async function galleryOf(job: ReturnType<Page['locator']>) {
+  const gallery = job.getByTestId('gallery');
+  const deadline = Date.now() + 25_000;
+  const before = await page.getByTestId('ephemeral').count();
+  while (Date.now() < deadline) {
+    const errors = await page.getByTestId('ephemeral').allTextContents();
+    if (errors.length > before) throw new Error(`the page reported: ${errors.slice(before).join(' | ')}`);
+    if (await job.locator('.status-lines.bad').count()) throw new Error(`the job failed: ${await job.locator('.status-lines.bad').textContent()}`);
+    if ((await gallery.count()) && (await gallery.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0))) return gallery;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`no gallery after 25 s; job shows: ${await job.textContent()}`);
+}
+
+/** Wait until the channel shows `n` jobs; fail at once with the page's words if Easel refuses. */
+async function waitForJobs(n: number, errorsBefore: number) {
+  await expect
+    .poll(async () => {
+      const errors = await page.getByTestId('ephemeral').allTextContents();
+      if (errors.length > errorsBefore) return `error: ${errors.slice(errorsBefore).join(' | ')}`;
+      return page.locator('[data-testid=job]').count();
+    }, { timeout: 10_000 })
+    .toBe(n);
+}
+
 describe('playground in a browser', () => {
   it('shows that it runs on the simulator and offers the commands', async () => {
     await page.goto(pg.url);
@@ -86,9 +112,7 @@ describe('playground in a browser', () => {
     expect(await first.locator('.command-text').textContent()).toContain('a harbour at sunset');
     // Progress is shown while it runs (step counter), then the gallery.
     await first.locator('[data-testid=progress-text]').filter({ hasText: /step \d+ of \d+|Queued|Starting|Sending/ }).waitFor({ timeout: 15_000 });
-    const gallery = first.getByTestId('gallery');
-    await gallery.waitFor({ timeout: 20_000 });
-    await expect.poll(() => gallery.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    await galleryOf(first);
     expect(await first.getAttribute('data-state')).toBe('done');
     const summary = await first.getByTestId('summary').textContent();
     expect(summary).toMatch(/seed/i);
@@ -97,13 +121,12 @@ describe('playground in a browser', () => {
       expect(await first.getByTestId(`action-${action}`).count(), action).toBe(1);
     }
 
+    const errorsBefore = await page.getByTestId('ephemeral').count();
     await first.getByTestId('action-reroll').click();
+    await waitForJobs(2, errorsBefore);
     const second = page.locator('[data-testid=job]').nth(1);
-    await second.waitFor();
     expect(await second.locator('.command-text').textContent()).toMatch(/reroll/);
-    const gallery2 = second.getByTestId('gallery');
-    await gallery2.waitFor({ timeout: 20_000 });
-    await expect.poll(() => gallery2.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    await galleryOf(second);
     const seedOf = async (job: typeof first) => /seed\D*(\d+)/i.exec((await job.getByTestId('summary').textContent()) ?? '')?.[1];
     expect(await seedOf(second)).toBeDefined();
     expect(await seedOf(second)).not.toBe(await seedOf(first));
@@ -113,10 +136,34 @@ describe('playground in a browser', () => {
     await page.screenshot({ path: shot });
     expect(statSync(shot).size).toBeGreaterThan(20_000);
     expect(pageErrors).toEqual([]);
-  });
+  }, 60_000);
 
-  it('keeps the channel after a reload (results stay visible)', async () => {
+  it('edit reruns with a changed prompt, and the author can delete a result', async () => {
+    const second = page.locator('[data-testid=job]').nth(1);
+    await second.getByTestId('action-edit').click();
+    const form = second.getByTestId('edit-form');
+    await form.waitFor();
+    const prompt = form.locator('[data-option=prompt]');
+    expect(await prompt.inputValue()).toContain('a harbour at sunset');
+    await prompt.fill('a harbour at night');
+    const errorsBefore = await page.getByTestId('ephemeral').count();
+    await form.getByRole('button', { name: 'Run with changes' }).click();
+    await waitForJobs(3, errorsBefore);
+    const third = page.locator('[data-testid=job]').nth(2);
+    expect(await third.locator('.command-text').textContent()).toContain('a harbour at night');
+    await galleryOf(third);
+    expect(await third.getByTestId('summary').textContent()).toContain('a harbour at night');
+
+    page.once('dialog', (d) => void d.accept());
+    await third.getByTestId('action-delete').click();
+    await expect.poll(() => third.getAttribute('data-state')).toBe('deleted');
+    expect(await third.textContent()).toContain('Result deleted');
+    expect(await third.getByTestId('gallery').count()).toBe(0);
+  }, 60_000);
+
+  it('keeps the channel after a reload (results stay visible, deleted ones gone)', async () => {
     await page.reload();
     await expect.poll(() => page.locator('[data-testid=gallery]').count()).toBe(2);
+    expect(await page.locator('[data-testid=job]').count()).toBe(2);
   });
 });

@@ -311,16 +311,18 @@ function renderResult(job, result) {
   }
   wrap.append(h('div', { class: 'summary', dataset: { testid: 'summary' } }, ...result.summary.map((line) => h('div', {}, line))));
 
-  const rows = { main: [], vary: [], upscale: [], manage: [] };
-  for (const a of result.actions) {
-    const row = a.action === 'vary' ? 'vary' : a.action === 'upscale' ? 'upscale' : a.action === 'delete' || a.action === 'cancel' ? 'manage' : 'main';
-    const testid = `action-${a.action}${a.index ? `-${a.index}` : ''}`;
-    rows[row].push(h('button', {
-      type: 'button', class: a.action === 'delete' ? 'danger' : a.action === 'reroll' ? 'primary' : '', title: titleFor(a),
-      dataset: { testid }, onclick: (e) => a.action === 'edit' ? openEdit(job) : act(state.jobs.get(job.id), a, e.target),
-    }, a.label));
-  }
-  const actions = h('div', { class: 'actions' }, ...Object.values(rows).filter((r) => r.length).map((r) => h('div', { class: 'action-row' }, ...r)));
+  // Rows like a chat message's buttons: reruns (and delete, set apart), then V1..Vn and U1..Un.
+  const button = (a) => h('button', {
+    type: 'button', class: a.action === 'delete' ? 'danger push-right' : a.action === 'reroll' ? 'primary' : '', title: titleFor(a),
+    dataset: { testid: `action-${a.action}${a.index ? `-${a.index}` : ''}` },
+    onclick: (e) => a.action === 'edit' ? openEdit(job) : act(state.jobs.get(job.id), a, e.target),
+  }, a.label);
+  const reruns = result.actions.filter((a) => !['vary', 'upscale', 'delete'].includes(a.action)).map(button);
+  const vary = result.actions.filter((a) => a.action === 'vary').map(button);
+  const upscale = result.actions.filter((a) => a.action === 'upscale').map(button);
+  const del = result.actions.filter((a) => a.action === 'delete').map(button);
+  const rows = vary.length + upscale.length <= 6 ? [[...reruns, ...del], [...vary, ...upscale]] : [[...reruns, ...del], vary, upscale];
+  const actions = h('div', { class: 'actions' }, ...rows.filter((r) => r.length).map((r) => h('div', { class: 'action-row' }, ...r)));
   wrap.append(actions);
   return wrap;
 }
