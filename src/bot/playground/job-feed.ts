@@ -17,6 +17,7 @@ export interface FeedEntry {
   job: JobRecord;
   progress?: ProgressView;
   rendered?: RenderedResult;
+  rendering?: boolean;
   deleted?: boolean;
 }
 
@@ -35,8 +36,13 @@ export class JobFeed {
     private readonly opts: { maxJobs?: number; logger?: Logger } = {},
   ) {
     // Playground jobs this page did not start (recovered after a restart) join the feed too.
+    // The event that reveals a job (usually "queued", sent while submit() is still running) is applied
+    // here; subscribe() only replays states a job has moved past.
     this.offAll = easel.onEvent((e) => {
-      if (e.job.actor.platform === 'playground' && !this.entries.has(e.job.id)) this.track(e.job);
+      if (e.job.actor.platform === 'playground' && !this.entries.has(e.job.id)) {
+        this.track(e.job);
+        this.onJobEvent(e);
+      }
     });
   }
 
@@ -64,6 +70,8 @@ export class JobFeed {
     if (!entry || entry.deleted) return;
     entry.job = e.job;
     if (e.type === 'done') {
+      if (entry.rendering || entry.rendered) return;
+      entry.rendering = true;
       entry.progress = undefined;
       this.easel
         .render(e.job, PLAYGROUND_RENDER_LIMITS)

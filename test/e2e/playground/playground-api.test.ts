@@ -170,6 +170,19 @@ describe('playground API over the real app', () => {
     await watchEvents(doneWithResult(edited.body.job!.id));
   });
 
+  it('shows the queue position of a job waiting behind another', async () => {
+    const a = await post('/api/jobs', submitForm('restyle', photo, { options: JSON.stringify({ steps: 40 }) }));
+    const b = await post('/api/jobs', submitForm('restyle', photo, { options: JSON.stringify({ steps: 4 }) }));
+    expect(b.status).toBe(202);
+    // The reply to the submission already carries the queue state the page shows.
+    expect(b.body.progress?.type).toBe('queued');
+    expect(b.body.progress?.position).toBeGreaterThanOrEqual(1);
+    expect(b.body.progress?.lines.join(' ')).toMatch(/Queued/);
+    const seenB = watchEvents(doneWithResult(b.body.job!.id));
+    expect((await post(`/api/jobs/${a.body.job!.id}/cancel`, {})).status).toBe(200);
+    await seenB;
+  });
+
   it('cancels a running job', async () => {
     const started = await post('/api/jobs', submitForm('restyle', photo, { options: JSON.stringify({ steps: 60 }) }));
     const id = started.body.job!.id;

@@ -93,7 +93,15 @@ describe('secrets never reach the log', () => {
     await app.render(final.job, { maxFileBytes: 8 * 1024 * 1024, maxFiles: 4 });
     await expect(app.submit({ command: 'restyle', options: { denoise: 9 }, images: [image], actor })).rejects.toThrow(/denoise/);
     expect((await fetch(`${ops.url}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`${ops.url}/metrics`)).text()).toContain('easel_jobs_total{state="done",command="restyle"} 1');
+    const metrics = await (await fetch(`${ops.url}/metrics`)).text();
+    // The real app's events and status feed every metric.
+    expect(metrics).toContain('easel_jobs_total{state="queued",command="restyle"} 1');
+    expect(metrics).toContain('easel_jobs_total{state="running",command="restyle"} 1');
+    expect(metrics).toContain('easel_jobs_total{state="done",command="restyle"} 1');
+    expect(metrics).toContain('easel_job_duration_seconds_count{command="restyle",outcome="done"} 1');
+    expect(metrics).toContain('easel_host_up{host="comfyui",simulated="false"} 1');
+    expect(metrics).toContain('easel_queue_depth{state="waiting"} 0');
+    expect(Number(/easel_gpu_busy_ratio\{host="comfyui"\} ([\d.e-]+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
     // A request the playground refuses is logged without echoing headers.
     await fetch(new URL('/api/jobs', pg.url), { method: 'POST', headers: { authorization: `Bearer ${SECRETS.COMFYUI_TOKEN}` } });
     await new Promise((r) => setTimeout(r, 50));
