@@ -18,7 +18,7 @@ import { loadPresets } from '../commands/preset-loader.ts';
 import { formatProblem, validatePreset } from '../commands/preset-validation.ts';
 import { CommandRegistry } from '../commands/registry.ts';
 import { deriveRerun } from '../commands/rerun.ts';
-import type { CommandName, JobAction, ResolvedParams } from '../commands/types.ts';
+import type { CommandName, JobAction, JobPlan, ResolvedParams } from '../commands/types.ts';
 import type { EaselConfig } from '../config/types.ts';
 import { ImageStore } from '../images/image-store.ts';
 import { intakeImage } from '../images/intake.ts';
@@ -251,11 +251,23 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     async render(job: JobRecord, limits: RenderLimits) {
       const hostSimulated = hosts.find((h) => h.name === job.host)?.simulated ?? false;
       const preset = registry.preset(job.preset);
+      // Planned again with the catalogue of the host that ran the job, so the checkpoint (and upscale
+      // model) in the summary and the PNG metadata are the ones that host actually used.
+      let plan: JobPlan | undefined;
+      try {
+        const catalogue = job.host ? catalogues.get(job.host) : undefined;
+        plan = preset ? planJob(job, preset, job.inputs.map((i) => `easel-${i.sha256}.png`), catalogue) : undefined;
+      } catch (err) {
+        logger?.warn({ job: job.id, err: String(err) }, 'could not rebuild the workflow for the result metadata');
+      }
+      const checkpoint = plan?.info?.checkpoint;
+      const shown = checkpoint ? { ...job, params: { ...job.params, model: checkpoint } } : job;
       return renderResult(job, limits, {
         images,
-        summary: describeJob(job, { host: job.host, simulated: hostSimulated }),
+        summary: describeJob(shown, { host: job.host, simulated: hostSimulated }),
         actions: resultActions(job),
-        workflow: preset ? () => planJob(job, preset, job.inputs.map((i) => `easel-${i.sha256}.png`)).runs[0]?.workflow : undefined,
+        // A ladder ran one workflow per strength: output i came from run i.
+        workflow: plan ? (index) => (plan.layout === 'strip' ? plan.runs[index] : plan.runs[0])?.workflow : undefined,
       });
     },
 

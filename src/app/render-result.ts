@@ -16,8 +16,8 @@ export interface RenderInputs {
   images: ImageStore;
   summary: string[];
   actions: RenderedResult['actions'];
-  /** The job's API workflow, for PNG metadata (computed only when needed). */
-  workflow?: () => Workflow | undefined;
+  /** The API workflow that made output `index` (0-based), for PNG metadata. */
+  workflow?: (index: number) => Workflow | undefined;
 }
 
 export async function renderResult(job: JobRecord, limits: RenderLimits, inputs: RenderInputs): Promise<RenderedResult> {
@@ -42,11 +42,9 @@ export async function renderResult(job: JobRecord, limits: RenderLimits, inputs:
     });
   }
 
-  let metadata: Record<string, string> | undefined;
-  const metadataFor = () => {
-    if (metadata) return metadata;
-    metadata = { parameters: inputs.summary.join('\n') };
-    const workflow = inputs.workflow?.();
+  const metadataFor = (index: number): Record<string, string> => {
+    const metadata: Record<string, string> = { parameters: inputs.summary.join('\n') };
+    const workflow = inputs.workflow?.(index);
     if (workflow) metadata.prompt = JSON.stringify(workflow);
     return metadata;
   };
@@ -55,7 +53,7 @@ export async function renderResult(job: JobRecord, limits: RenderLimits, inputs:
     const label = outputs[i].label ?? String(i + 1);
     let data = datas[i];
     if (data.length <= limits.maxFileBytes && outputs[i].mime === 'image/png') {
-      const tagged = addPngText(data, metadataFor());
+      const tagged = addPngText(data, metadataFor(i));
       if (tagged.length <= limits.maxFileBytes) data = tagged;
     }
     // Untouched (metadata kept) when it already fits; otherwise re-encoded under the cap.

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EaselApp } from '../../../src/app/create-app.ts';
+import type { Workflow } from '../../../src/comfy/types.ts';
+import { readPngText } from '../../../src/images/png-metadata.ts';
 import type { JobRecord } from '../../../src/jobs/types.ts';
 import {
   alice,
@@ -104,6 +106,15 @@ describe('reruns from the stored record after a restart', () => {
     expect(rendered.files[0].name).toMatch(/ladder\.(png|webp|jpg)$/);
     const strip = await sizeOf(rendered.files[0].data);
     expect(strip.width).toBeGreaterThan(strip.height); // one row, side by side
+
+    // Each single carries the workflow of its own run (its own denoise), as ComfyUI ran it.
+    const all = await app.render(f.job, { maxFiles: 5, maxFileBytes: 8 * 1024 * 1024 });
+    expect(all.files).toHaveLength(5);
+    const denoises = all.files.slice(1).map((file) => {
+      const workflow = JSON.parse(readPngText(file.data).prompt) as Workflow;
+      return Object.values(workflow).find((n) => n.class_type === 'KSampler')?.inputs.denoise;
+    });
+    expect(denoises).toEqual([0.3, 0.45, 0.6, 0.75]);
   });
 
   it('vary k: a variations job whose input is output k of the parent', async () => {
