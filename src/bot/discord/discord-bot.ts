@@ -18,6 +18,7 @@ import { handleEaselCommand } from './easel-command.ts';
 import { handleContextMenu, handleJobCommand } from './job-command-handlers.ts';
 import { handleModal } from './modal-handler.ts';
 import { PresenterRegistry } from './presenter-registry.ts';
+import { createRestTransport } from './rest-transport.ts';
 
 export interface DiscordBotOptions {
   logger?: pino.Logger;
@@ -43,10 +44,11 @@ export async function startDiscordBot(easel: Easel, config: EaselConfig['discord
   if (!config.token) throw new Error('Discord bot token missing: set DISCORD_TOKEN (or discord.token in the config file).');
   const logger = opts.logger ?? pino({ level: 'silent' });
   const now = opts.now ?? Date.now;
+  const transport = createRestTransport();
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
     ...opts.clientOptions,
-    rest: { ...(config.apiBase ? { api: config.apiBase } : {}), ...opts.clientOptions?.rest },
+    rest: { makeRequest: transport.makeRequest, ...(config.apiBase ? { api: config.apiBase } : {}), ...opts.clientOptions?.rest },
   });
   const extraOrigins = [...(opts.attachmentOrigins ?? [])];
   if (config.apiBase) extraOrigins.push(new URL(config.apiBase).origin);
@@ -76,8 +78,14 @@ export async function startDiscordBot(easel: Easel, config: EaselConfig['discord
   client.on(Events.Error, (err) => logger.error({ err: String(err) }, 'discord: client error'));
 
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-  await client.login(config.token);
-  await ready;
+  try {
+    await client.login(config.token);
+    await ready;
+  } catch (err) {
+    await client.destroy().catch(() => undefined);
+    await transport.close().catch(() => undefined);
+    throw err;
+  }
   logger.info({ user: client.user?.tag }, 'discord: connected');
 
   // Jobs recovered after a restart keep emitting events: deliver them with their stored refs.
@@ -93,6 +101,7 @@ export async function startDiscordBot(easel: Easel, config: EaselConfig['discord
       unsubscribe();
       await presenters.stopAll();
       await client.destroy();
+      await transport.close();
     },
   };
 }

@@ -119,7 +119,7 @@ export class JobPresenter {
       this.refs = { ...this.refs, delivered: true };
       await this.deps.easel.setPlatformRefs(this.job.id, { discord: this.refs });
     } catch (err) {
-      this.deps.logger.error({ job: this.job.id, err: String(err) }, 'discord: could not deliver the outcome of a job');
+      this.deps.logger.error({ job: this.job.id, err: err instanceof Error ? err.stack : String(err) }, 'discord: could not deliver the outcome of a job');
     } finally {
       this.finishedResolve();
     }

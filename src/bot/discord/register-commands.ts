@@ -8,6 +8,7 @@ import { REST, Routes, type RESTPostAPIApplicationCommandsJSONBody } from 'disco
 import type { CommandSpec } from '../../commands/types.ts';
 import type { EaselConfig } from '../../config/types.ts';
 import { buildCommandDefinitions } from './command-definitions.ts';
+import { createRestTransport } from './rest-transport.ts';
 
 export interface RegisterResult {
   created: string[];
@@ -82,9 +83,11 @@ export async function registerCommands(
   if (!config.applicationId) {
     throw new Error('Discord application id missing: set DISCORD_APPLICATION_ID (or discord.applicationId in the config file).');
   }
+  const transport = opts.rest ? undefined : createRestTransport();
   const rest =
     opts.rest ??
     new REST({
+      makeRequest: transport!.makeRequest,
       ...(config.apiBase ? { api: config.apiBase } : {}),
       retries: 1,
       // A long wait means the daily create quota is used up: say so instead of hanging for hours.
@@ -93,7 +96,14 @@ export async function registerCommands(
   const appId = config.applicationId;
   const listRoute = config.guildId ? Routes.applicationGuildCommands(appId, config.guildId) : Routes.applicationCommands(appId);
 
-  const wanted = (opts.commands ?? buildCommandDefinitions(specs)) as unknown as CommandJSON[];
+  try {
+    return await writeCommands(rest, listRoute, (opts.commands ?? buildCommandDefinitions(specs)) as unknown as CommandJSON[], config);
+  } finally {
+    await transport?.close();
+  }
+}
+
+async function writeCommands(rest: REST, listRoute: `/${string}`, wanted: CommandJSON[], config: EaselConfig['discord']): Promise<RegisterResult> {
   const existing = (await rest.get(listRoute)) as CommandJSON[];
   const key = (c: CommandJSON) => `${(c.type as number | undefined) ?? 1}:${c.name as string}`;
   const byKey = new Map(existing.map((c) => [key(c), c]));
