@@ -202,8 +202,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): EaselConfig {
     finish(config, explicit, cwd);
     problems.push(...crossCheck(config));
   }
-  if (problems.length) throw new ConfigError(problems, file ? path.relative(cwd, file) || file : undefined);
+  if (problems.length) throw new ConfigError(problems, file ? displayPath(file, cwd) : undefined);
   return config;
+}
+
+/** A path relative to cwd when it is below it, else absolute. */
+function displayPath(file: string, cwd: string): string {
+  const rel = path.relative(cwd, file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
 /** Rules that involve more than one key. */

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -52,16 +52,24 @@ function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host === '::1' || host.endsWith('.localhost');
 }
 
+/** Is this Host header one the playground answers to? */
+export function hostAllowed(hostHeader: string, configuredHost: string): boolean {
+  const name = hostHeader.replace(/:\d+$/, '').toLowerCase();
+  if (!name) return false;
+  if (isLoopbackHost(name) || name === configuredHost.toLowerCase()) return true;
+  // An IP literal cannot be a rebound DNS name.
+  return isIP(name.replace(/^\[|\]$/g, '')) !== 0;
+}
+
 export async function startPlayground(easel: Easel, config: EaselConfig['playground'], opts: PlaygroundOptions = {}): Promise<Playground> {
   const feed = new JobFeed(easel, { logger: opts.logger });
   const maxUpload = opts.maxUploadBytes ?? 64 * 1024 * 1024;
   const sseClients = new Set<ServerResponse>();
-  const loopbackOnly = isLoopbackHost(config.host);
 
   const checkRequestSource = (req: IncomingMessage) => {
-    // DNS-rebinding guard: a page bound to loopback answers only to loopback names.
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-    if (loopbackOnly && !isLoopbackHost(host)) throw new HttpError(403, 'The playground only answers on localhost.');
+    // DNS-rebinding guard: answer only to localhost names, IP addresses and the configured host name,
+    // never to some other DNS name that happens to point here.
+    if (!hostAllowed(req.headers.host ?? '', config.host)) throw new HttpError(403, 'The playground only answers on localhost (or an IP address).');
     // Cross-site guard for changes: a browser sends Origin; it must be this page.
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const origin = req.headers.origin;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/app/create-app.ts';
-import { startPlayground, type Playground } from '../../../src/bot/playground/playground-server.ts';
+import { hostAllowed, startPlayground, type Playground } from '../../../src/bot/playground/playground-server.ts';
 import type { FeedMessage } from '../../../src/bot/playground/job-feed.ts';
 import { defaultConfig } from '../../../src/config/load-config.ts';
 
@@ -226,6 +226,12 @@ describe('playground API over the real app', () => {
       }).on('error', reject);
     });
     expect(viaHost).toBe(403);
+    expect(hostAllowed('localhost:7860', '127.0.0.1')).toBe(true);
+    expect(hostAllowed('[::1]:7860', '127.0.0.1')).toBe(true);
+    expect(hostAllowed('192.168.1.20:7860', '0.0.0.0')).toBe(true);
+    expect(hostAllowed('easel.lan:7860', 'easel.lan')).toBe(true);
+    expect(hostAllowed('evil.example:7860', '0.0.0.0')).toBe(false);
+    expect(hostAllowed('', '127.0.0.1')).toBe(false);
     const crossSite = await fetch(new URL('/api/jobs', pg.url), { method: 'POST', headers: { ...alice, origin: 'http://evil.example' }, body: submitForm('restyle', photo) });
     expect(crossSite.status).toBe(403);
   });
