@@ -1,10 +1,11 @@
 /**
  * The playground "channel": the recent jobs made on the page, followed through easel.subscribe and
- * fanned out to every open page over server-sent events. Finished jobs are rendered once with
- * easel.render() and kept (bounded) so the page can fetch the gallery and the single images.
+ * fanned out to every open page over server-sent events. Finished jobs are rendered with
+ * easel.render(); the page-facing description of each result is kept, the encoded files only for
+ * the most recent results (older ones are rendered again when asked for).
  */
 import type { Logger } from 'pino';
-import type { Easel, RenderedResult } from '../../app/types.ts';
+import type { Easel, RenderedFile } from '../../app/types.ts';
 import type { JobEvent, JobRecord } from '../../jobs/types.ts';
 import { jobView, progressView, resultView, type JobView, type ProgressView, type ResultView } from './job-view.ts';
 
@@ -16,7 +17,10 @@ export type FeedMessage =
 export interface FeedEntry {
   job: JobRecord;
   progress?: ProgressView;
-  rendered?: RenderedResult;
+  /** What the page shows of the result (small; kept for every job in the feed). */
+  result?: ResultView;
+  /** The encoded files (large; kept for the most recent results only). */
+  files?: RenderedFile[];
   rendering?: boolean;
   deleted?: boolean;
 }
@@ -28,12 +32,14 @@ export class JobFeed {
   private readonly entries = new Map<string, FeedEntry>();
   private readonly unsubscribers = new Map<string, () => void>();
   private readonly listeners = new Set<(m: FeedMessage) => void>();
+  /** Job ids whose files are in memory, oldest first. */
+  private readonly filesHeld: string[] = [];
   private readonly offAll: () => void;
   private closed = false;
 
   constructor(
     private readonly easel: Easel,
-    private readonly opts: { maxJobs?: number; logger?: Logger } = {},
+    private readonly opts: { maxJobs?: number; maxRenderedResults?: number; logger?: Logger } = {},
   ) {
     // Playground jobs this page did not start (recovered after a restart) join the feed too.
     // The event that reveals a job (usually "queued", sent while submit() is still running) is applied
@@ -70,13 +76,14 @@ export class JobFeed {
     if (!entry || entry.deleted) return;
     entry.job = e.job;
     if (e.type === 'done') {
-      if (entry.rendering || entry.rendered) return;
+      if (entry.rendering || entry.result) return;
       entry.rendering = true;
       entry.progress = undefined;
       this.easel
         .render(e.job, PLAYGROUND_RENDER_LIMITS)
         .then((rendered) => {
-          entry.rendered = rendered;
+          entry.result = resultView(e.job, rendered);
+          this.holdFiles(entry, rendered.files);
           this.publish(e.job.id);
         })
         .catch((err: unknown) => {
@@ -97,6 +104,27 @@ export class JobFeed {
     this.publish(e.job.id);
   }
 
+  private holdFiles(entry: FeedEntry, files: RenderedFile[]): void {
+    entry.files = files;
+    const id = entry.job.id;
+    const at = this.filesHeld.indexOf(id);
+    if (at >= 0) this.filesHeld.splice(at, 1);
+    this.filesHeld.push(id);
+    const max = this.opts.maxRenderedResults ?? 20;
+    while (this.filesHeld.length > max) {
+      const old = this.entries.get(this.filesHeld.shift() as string);
+      if (old) old.files = undefined;
+    }
+  }
+
+  /** One rendered file of a finished job, rendering it again if it was let go. */
+  async file(jobId: string, index: number): Promise<RenderedFile | undefined> {
+    const entry = this.entries.get(jobId);
+    if (!entry?.result) return undefined;
+    if (!entry.files) this.holdFiles(entry, (await this.easel.render(entry.job, PLAYGROUND_RENDER_LIMITS)).files);
+    return entry.files?.[index];
+  }
+
   markDeleted(jobId: string): void {
     const entry = this.entries.get(jobId);
     if (entry) entry.deleted = true;
@@ -115,7 +143,7 @@ export class JobFeed {
       type: 'job',
       job: jobView(entry.job),
       progress: entry.progress,
-      result: entry.rendered ? resultView(entry.job, entry.rendered) : undefined,
+      result: entry.result,
     };
   }
 

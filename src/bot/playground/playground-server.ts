@@ -32,6 +32,8 @@ export interface PlaygroundOptions {
   logger?: Logger;
   /** Largest request body (all images of one submission), bytes. Default 64 MiB; intake applies the real limits. */
   maxUploadBytes?: number;
+  /** Finished results whose encoded files stay in memory (default 20; older ones are rendered again on request). */
+  maxRenderedResults?: number;
 }
 
 export interface Playground {
@@ -62,7 +64,7 @@ export function hostAllowed(hostHeader: string, configuredHost: string): boolean
 }
 
 export async function startPlayground(easel: Easel, config: EaselConfig['playground'], opts: PlaygroundOptions = {}): Promise<Playground> {
-  const feed = new JobFeed(easel, { logger: opts.logger });
+  const feed = new JobFeed(easel, { logger: opts.logger, maxRenderedResults: opts.maxRenderedResults });
   const maxUpload = opts.maxUploadBytes ?? 64 * 1024 * 1024;
   const sseClients = new Set<ServerResponse>();
 
@@ -160,7 +162,7 @@ export async function startPlayground(easel: Easel, config: EaselConfig['playgro
         return sendBytes(res, await easel.readImage(image), image.mime);
       }
       if (sub === 'files' && index !== undefined && method === 'GET') {
-        const f = feed.get(id)?.rendered?.files[index];
+        const f = await feed.file(id, index);
         if (!f) throw new HttpError(404, 'No such file.', 'not_found');
         return sendBytes(res, f.data, f.mime, { 'content-disposition': `inline; filename="${f.name.replace(/"/g, '')}"` });
       }

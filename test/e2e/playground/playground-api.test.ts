@@ -22,7 +22,8 @@ let photo: Buffer;
 beforeAll(async () => {
   const config = defaultConfig({ dataDir: tmp, simulator: { stepMs: 5, previews: true }, playground: { port: 0 }, limits: { perUserRunning: 1 } });
   app = await createApp(config);
-  pg = await startPlayground(app, config.playground);
+  // Keep only one result's files in memory, so older galleries are rendered again on request.
+  pg = await startPlayground(app, config.playground, { maxRenderedResults: 1 });
   photo = await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 30, g: 140, b: 200 } } })
     .composite([{ input: await sharp({ create: { width: 32, height: 32, channels: 3, background: '#f5c542' } }).png().toBuffer(), left: 10, top: 10 }])
     .png()
@@ -159,6 +160,17 @@ describe('playground API over the real app', () => {
     const bad = await post(`/api/jobs/${reroll.body.job!.id}/rerun`, { action: 'explode' });
     expect(bad.status).toBe(400);
     expect(String(bad.body.error)).toContain('Unknown action');
+  });
+
+  it('still serves an older result after its files were let go', async () => {
+    const feed = (await (await fetch(new URL('/api/feed', pg.url))).json()) as FeedMessage[];
+    const withResults = feed.filter((m): m is Extract<FeedMessage, { type: 'job' }> => m.type === 'job' && Boolean(m.result));
+    expect(withResults.length).toBeGreaterThanOrEqual(2);
+    for (const m of withResults) {
+      const res = await fetch(new URL(m.result!.files[0].url, pg.url));
+      expect(res.status).toBe(200);
+      expect((await sharp(Buffer.from(await res.arrayBuffer())).metadata()).width).toBeGreaterThan(0);
+    }
   });
 
   it('edit reruns with the changed options', async () => {

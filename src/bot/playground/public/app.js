@@ -177,7 +177,6 @@ async function send(ev) {
     $('#text').value = '';
   } catch (err) {
     error.textContent = err.message;
-    ephemeral(err.message);
   } finally {
     button.disabled = false;
   }
