@@ -57,7 +57,10 @@ interface SentMessage {
 }
 
 export class JobPresenter {
-  private readonly updater: CoalescingUpdater<OutgoingMessage>;
+  private readonly updater: CoalescingUpdater<string[]>;
+  /** Newest preview from the host, and whether the message already shows it. */
+  private preview: { image: Buffer; mime: string } | undefined;
+  private previewShown = true;
   private tokenDead = false;
   private originalGone = false;
   private terminal: Promise<void> | undefined;
@@ -70,10 +73,13 @@ export class JobPresenter {
     private refs: DiscordRefs,
     private readonly deps: PresenterDeps,
   ) {
-    this.updater = new CoalescingUpdater<OutgoingMessage>({
+    this.updater = new CoalescingUpdater<string[]>({
       minIntervalMs: deps.editIntervalMs,
-      apply: async (m) => {
-        await this.editOriginal(m);
+      apply: async (lines) => {
+        // Upload the preview only when it is new; otherwise the message keeps the one it has.
+        const fresh = !this.previewShown ? this.preview : undefined;
+        await this.editOriginal(statusMessage(this.job, lines, fresh));
+        if (fresh) this.previewShown = true;
       },
       isGone: (err) => isMessageGone(err) || isNoAccess(err) || isTokenDead(err),
       onGone: (err) => {
@@ -103,7 +109,11 @@ export class JobPresenter {
         this.terminal = this.finish(() => this.deliverNotice(`**${jobTitle(this.job)}** for <@${this.job.actor.userId}>: cancelled.`));
         return;
       default:
-        this.updater.push(statusMessage(this.job, describeProgress(e), e.type === 'running' ? e.preview : undefined));
+        if (e.type === 'running' && e.preview) {
+          this.preview = e.preview;
+          this.previewShown = false;
+        }
+        this.updater.push(describeProgress(e));
     }
   }
 

@@ -26,6 +26,7 @@ let alice: FakeUser;
 let bob: FakeUser;
 let png: Buffer;
 let firstResult: FakeMessage;
+let spoilerChannelId: string;
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
 
@@ -33,7 +34,7 @@ async function startBot(): Promise<void> {
   app = await createApp(config);
   bot = await startDiscordBot(app, config.discord, {
     maxInputBytes: config.limits.maxInputBytes,
-    editIntervalMs: 250,
+    editIntervalMs: 1000,
     // EASEL_TEST_LOG=debug shows what the bot does.
     logger: pino({ level: process.env.EASEL_TEST_LOG ?? 'silent' }),
     clientOptions: { ws: { buildIdentifyThrottler: async () => ({ waitForIdentify: async () => {} }) } } as never,
@@ -118,8 +119,10 @@ beforeAll(async () => {
   alice = fake.addUser('alice');
   bob = fake.addUser('bob');
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'easel-discord-e2e-'));
+  spoilerChannelId = fake.addChannel('nsfw-ish').id;
   config = defaultConfig({
     dataDir,
+    policy: { channels: { [spoilerChannelId]: { spoiler: true } } },
     simulator: { stepMs: 5, previews: true },
     discord: { token: fake.token, applicationId: fake.applicationId, guildId: fake.guildId, apiBase: fake.apiBase },
   } as never);
@@ -340,6 +343,52 @@ describe('Discord bot with the real app', () => {
     const dm = await fake.waitFor(() => [...fake.channels.values()].find((c) => c.type === 1 && c.recipients?.[0]?.id === alice.id), 20_000, 'DM channel');
     const result = await fake.waitFor(() => fake.messagesIn(dm.id).find(isResult), 20_000, 'result in DM');
     expect(result.attachments.length).toBeGreaterThan(0);
+  });
+
+  it('shows live previews while a slower job runs, then the result', async () => {
+    app.simulator!.setStepMs(40);
+    try {
+      const i = await restyle(alice, fake.addAttachment('preview.png', png, 'image/png'));
+      const result = await resultOf(i);
+      const history = fake.messages.get(result.id)!.history;
+      expect(history.some((h) => h.files.some((f) => f.startsWith('preview.')) && /step \d+\/\d+/.test(h.content))).toBe(true);
+      expect(result.attachments.some((a) => a.filename.startsWith('preview.'))).toBe(false);
+      // Edits were coalesced: far fewer than one per step.
+      expect(history.length).toBeLessThan(15);
+    } finally {
+      app.simulator!.setStepMs(5);
+    }
+  });
+
+  it('a failed job tells its author why, ephemerally', async () => {
+    app.simulator!.failNext({ exceptionType: 'torch.cuda.OutOfMemoryError', message: 'CUDA out of memory' });
+    const i = await restyle(alice, fake.addAttachment('fail.png', png, 'image/png'));
+    const text = await ephemeralOf(i);
+    expect(text).toMatch(/failed/i);
+    expect(text).toMatch(/memory/i);
+    await fake.waitFor(() => fake.original(i)?.deleted, 10_000, 'progress message removed');
+  });
+
+  it('stops editing a deleted progress message and still delivers the result', async () => {
+    app.simulator!.stallNext();
+    const i = await restyle(alice, fake.addAttachment('deleted.png', png, 'image/png'));
+    const status = await fake.waitFor(() => {
+      const m = fake.original(i);
+      return m && buttons(m).some((b) => b.startsWith('easel:cancel:')) && m;
+    }, 15_000, 'status message');
+    fake.deleteMessage(status.id);
+    await releaseUntilFinished(jobIdOf(status));
+    const result = await fake.waitFor(() => fake.followUps(i).find(isResult), 15_000, 'result as a follow-up');
+    expect(result.attachments.length).toBeGreaterThan(0);
+    const edits10008 = fake.requests.filter((r) => r.code === 10008 && r.path.includes(i.token));
+    expect(edits10008.length).toBeLessThanOrEqual(2);
+  });
+
+  it('posts results as spoilers in a channel whose policy says so', async () => {
+    const i = await restyle(alice, fake.addAttachment('spoil.png', png, 'image/png'), [], spoilerChannelId);
+    const result = await resultOf(i);
+    expect(result.attachments.length).toBeGreaterThan(0);
+    expect(result.attachments.every((a) => a.filename.startsWith('SPOILER_'))).toBe(true);
   });
 
   it('buttons keep working after the bot restarts (new client, new app, same data)', async () => {
