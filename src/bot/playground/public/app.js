@@ -66,6 +66,13 @@ async function refreshStatus() {
   }
 }
 
+let statusTimer;
+/** Refresh the queue numbers shortly after a job changes state (several changes, one request). */
+function statusSoon() {
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(refreshStatus, 250);
+}
+
 // ---------- composer ----------
 
 function renderCommands() {
@@ -238,8 +245,10 @@ function upsertJob(m) {
     buildJob(entry, m);
     scrollToBottom(true);
   }
+  const stateBefore = entry.el.dataset.state;
   entry.data = m;
   updateJob(entry, m);
+  if (entry.el.dataset.state !== stateBefore) statusSoon();
   scrollToBottom(false);
 }
 
