@@ -35,9 +35,20 @@ export function describeEvent(e: JobEvent): string | undefined {
   }
 }
 
+/**
+ * Status on stderr. On a terminal one line is redrawn in place for every event. When stderr is a file
+ * or a pipe (CI logs, `2> log.txt`) it prints each state change, and running progress only when a
+ * sampler pass starts, crosses another quarter of its steps, or finishes: a few lines per pass, not
+ * one per step.
+ */
 export class ProgressLine {
   private last = '';
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
+  /** The sampler pass being reported: run, node's step count; a new pass restarts the quarters. */
+  private pass = '';
+  private quarter = -1;
+  private step = -1;
+
+  constructor(private readonly stream: NodeJS.WriteStream | { isTTY?: boolean; write(s: string): unknown } = process.stderr) {}
 
   update(e: JobEvent): void {
     const text = describeEvent(e);
@@ -45,9 +56,32 @@ export class ProgressLine {
     if (this.stream.isTTY) {
       this.stream.write(`\r\x1b[2K${text}`);
       if (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled') this.stream.write('\n');
-    } else if (e.type !== 'running' || this.last.split(' step')[0] !== text.split(' step')[0] || e.step === e.maxSteps) {
+    } else if (this.worthALine(e)) {
       this.stream.write(`${text}\n`);
     }
     this.last = text;
+  }
+
+  private worthALine(e: JobEvent): boolean {
+    if (e.type !== 'running') {
+      this.pass = e.type;
+      this.step = -1;
+      return true;
+    }
+    const pass = `${e.run}/${e.runs}:${e.maxSteps}`;
+    const quarter = e.maxSteps > 0 ? Math.floor((Math.min(e.step, e.maxSteps) * 4) / e.maxSteps) : 0;
+    // Same step count but the steps went back: a second pass (hires) or the next node.
+    const newPass = pass !== this.pass || e.step < this.step;
+    this.step = e.step;
+    if (newPass) {
+      this.pass = pass;
+      this.quarter = quarter;
+      return true;
+    }
+    if (quarter > this.quarter) {
+      this.quarter = quarter;
+      return true;
+    }
+    return false;
   }
 }

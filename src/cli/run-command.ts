@@ -134,11 +134,13 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
   const outDir = path.resolve(flag(args, 'out') ?? 'easel-out');
   const app = await createApp(config);
   try {
+    // Submit first: a refused image or option is then the only line on stderr.
+    const job = await app.submit({ command, options, images, actor: cliActor() });
     const status = await app.status();
     const hostLine = status.hosts.map((h) => `${h.name}${h.simulated ? ' (simulated, no GPU)' : ''}`).join(', ');
-    process.stderr.write(`easel: ${command} on ${hostLine}\n`);
-    const progress = flag(args, 'quiet') === 'true' ? undefined : new ProgressLine();
-    const job = await app.submit({ command, options, images, actor: cliActor() });
+    const quiet = flag(args, 'quiet') === 'true';
+    if (!quiet) process.stderr.write(`easel: ${command} on ${hostLine}\n`);
+    const progress = quiet ? undefined : new ProgressLine();
     const end = await waitForEnd(app, job.id, progress);
     if (end.type === 'failed') throw new UserError('job_failed', end.reason);
     if (end.type === 'cancelled') throw new UserError('job_failed', 'the job was cancelled');
