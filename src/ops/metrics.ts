@@ -59,8 +59,11 @@ export function createMetrics(easel: Easel, opts: MetricsOptions = {}): EaselMet
       lastState.set(job.id, e.type);
       jobsTotal.inc({ state: e.type, command: job.command });
     }
-    if (e.type === 'running' && !runningSince.has(job.id) && job.host) {
-      runningSince.set(job.id, { host: job.host, since: now() });
+    // Busy from submission to the host (Easel hands a host one prompt at a time) until the end;
+    // some workflows (a model upscale) never report sampler steps, so "running" may not come.
+    const host = e.type === 'submitted' ? e.host : job.host;
+    if ((e.type === 'submitted' || e.type === 'running') && !runningSince.has(job.id) && host) {
+      runningSince.set(job.id, { host, since: now() });
     }
     if (TERMINAL.has(e.type)) {
       lastState.delete(job.id);
