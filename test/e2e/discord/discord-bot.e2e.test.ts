@@ -305,6 +305,30 @@ describe('Discord bot with the real app', () => {
     expect(JSON.stringify(answer.data)).toContain('watercolor');
   });
 
+  it('/easel queue lists my running job and /easel cancel stops it', async () => {
+    app.simulator!.stallNext();
+    const i = await restyle(bob, fake.addAttachment('queued.png', png, 'image/png'));
+    const status = await fake.waitFor(() => {
+      const m = fake.original(i);
+      return m && buttons(m).some((b) => b.startsWith('easel:cancel:')) && m;
+    }, 15_000, 'status message');
+    const jobId = jobIdOf(status);
+    const reply = async (sub: string) => {
+      const q = await fake.slashCommand('easel', { user: bob, subcommand: sub });
+      return fake.waitFor(() => {
+        const m = fake.original(q);
+        return m && m.content !== '' ? m : undefined;
+      }, 10_000, `/easel ${sub} reply`);
+    };
+    const queue = await reply('queue');
+    expect(queue.flags & 64).toBe(64);
+    expect(queue.content).toContain(jobId);
+    const cancelled = await reply('cancel');
+    expect(cancelled.content).toMatch(/cancelled/i);
+    await fake.waitFor(() => /cancelled/i.test(fake.messages.get(status.id)!.content), 10_000, 'status shows cancelled');
+    expect((await app.getJob(jobId))?.state).toBe('cancelled');
+  });
+
   it('a result that arrives after the 15-minute token is posted in the channel and the reply points to it', async () => {
     app.simulator!.stallNext();
     const i = await restyle(alice, fake.addAttachment('slow.png', png, 'image/png'));
