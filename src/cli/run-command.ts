@@ -5,6 +5,7 @@
  * host(s), the --host given, or the built-in simulator; shows progress; writes the gallery and images.
  * --dry-run prints the final API-format workflow JSON and submits nothing.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,9 +16,8 @@ import { loadPresets } from '../commands/preset-loader.ts';
 import { CommandRegistry } from '../commands/registry.ts';
 import { COMMAND_NAMES, type CommandName } from '../commands/types.ts';
 import type { EaselConfig } from '../config/types.ts';
-import { ImageStore } from '../images/image-store.ts';
 import { intakeImage } from '../images/intake.ts';
-import type { Actor, JobEvent, JobRecord } from '../jobs/types.ts';
+import type { Actor, JobEvent, JobRecord, StoredImage } from '../jobs/types.ts';
 import { flag, flagAll, type ParsedArgs } from './args.ts';
 import { ProgressLine } from './progress-line.ts';
 import { UsageError } from './usage-error.ts';
@@ -82,11 +82,12 @@ async function dryRun(config: EaselConfig, command: CommandName, images: Buffer[
   const spec = registry.specs.find((s) => s.name === command)!;
   if (images.length < spec.images.length) throw new UserError('bad_image', `${command} needs ${spec.images.length} image(s): ${spec.images.join(', ')}`);
   const { preset, params } = registry.resolve(command, options);
-  const store = new ImageStore(config.storage.dir, { retentionDays: config.storage.retentionDays });
-  const inputs = [];
+  // Described, not stored: a dry run writes nothing to the data folder.
+  const inputs: StoredImage[] = [];
   for (const bytes of images.slice(0, spec.images.length)) {
     const taken = await intakeImage(bytes, { maxBytes: config.limits.maxInputBytes, maxPixels: config.limits.maxInputPixels });
-    inputs.push(await store.put(taken.data));
+    const sha256 = createHash('sha256').update(taken.data).digest('hex');
+    inputs.push({ sha256, path: `${sha256}.png`, width: taken.width, height: taken.height, mime: 'image/png', bytes: taken.data.length });
   }
   const job: JobRecord = {
     id: 'dry-run',

@@ -134,7 +134,10 @@ describe('easel run', { timeout: 60_000 }, () => {
     const before = sim.submittedPromptIds().length;
     const uploads = () => (existsSync(join(sim.dataDir, 'input')) ? readdirSync(join(sim.dataDir, 'input')).sort() : []);
     const uploadsBefore = uploads();
-    const r = await easel('run', 'restyle', 'img.png', '--denoise', '0.45', '--seed', '42', '--dry-run', '--host', sim.url);
+    const dataDir = join(work, 'dry-data');
+    const r = await run(process.execPath, [BIN, 'run', 'restyle', 'img.png', '--denoise', '0.45', '--seed', '42', '--dry-run', '--host', sim.url], {
+      env: cleanEnv({ EASEL_DATA_DIR: dataDir }),
+    });
     expect(r.code, r.stderr).toBe(0);
     const workflow = JSON.parse(r.stdout) as Workflow;
     const nodes = Object.values(workflow);
@@ -143,8 +146,11 @@ describe('easel run', { timeout: 60_000 }, () => {
     expect(classes).toEqual(expect.arrayContaining(['CheckpointLoaderSimple', 'LoadImage', 'VAEEncode', 'KSampler', 'VAEDecode', 'SaveImage']));
     const sampler = nodes.find((n) => n.class_type === 'KSampler')!;
     expect(sampler.inputs).toMatchObject({ denoise: 0.45, seed: 42 });
+    const load = nodes.find((n) => n.class_type === 'LoadImage')!;
+    expect(load.inputs.image).toMatch(/^easel-[0-9a-f]{64}\.png$/);
     expect(sim.submittedPromptIds().length).toBe(before);
     expect(uploads()).toEqual(uploadsBefore);
+    expect(existsSync(dataDir)).toBe(false); // nothing stored either
     expect(r.stderr).toBe('');
   });
 
