@@ -54,6 +54,14 @@ function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host === '::1' || host.endsWith('.localhost');
 }
 
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined; // "null" (sandboxed frames, file: pages) is never this page
+  }
+}
+
 /** Is this Host header one the playground answers to? */
 export function hostAllowed(hostHeader: string, configuredHost: string): boolean {
   const name = hostHeader.replace(/:\d+$/, '').toLowerCase();
@@ -75,7 +83,7 @@ export async function startPlayground(easel: Easel, config: EaselConfig['playgro
     // Cross-site guard for changes: a browser sends Origin; it must be this page.
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const origin = req.headers.origin;
-      if (origin && new URL(origin).host !== req.headers.host) throw new HttpError(403, 'Requests from other sites are refused.');
+      if (origin !== undefined && originHost(origin) !== req.headers.host) throw new HttpError(403, 'Requests from other sites are refused.');
     }
   };
 
@@ -166,6 +174,8 @@ export async function startPlayground(easel: Easel, config: EaselConfig['playgro
         if (!f) throw new HttpError(404, 'No such file.', 'not_found');
         return sendBytes(res, f.data, f.mime, { 'content-disposition': `inline; filename="${f.name.replace(/"/g, '')}"` });
       }
+      // Buttons act only on the playground's own jobs (never on a Discord or Slack job by id).
+      if (method === 'POST' && (sub === 'rerun' || sub === 'cancel' || sub === 'delete')) await getEntryJob(id);
       if (sub === 'rerun' && method === 'POST') {
         const actor = actorOf(req);
         const body = await readJson(req);

@@ -206,6 +206,20 @@ describe('playground API over the real app', () => {
     expect(last.progress?.lines.join(' ')).toMatch(/Cancelled/);
   });
 
+  it('buttons act only on playground jobs', async () => {
+    const image = await app.submit({
+      command: 'restyle',
+      options: { steps: 4 },
+      images: [photo],
+      actor: { platform: 'discord', userId: 'carol', channelId: 'general' },
+    });
+    const refused = await post(`/api/jobs/${image.id}/rerun`, { action: 'reroll' });
+    expect(refused.status).toBe(404);
+    expect((await fetch(new URL(`/api/jobs/${image.id}/inputs/0`, pg.url))).status).toBe(404);
+    const feed = (await (await fetch(new URL('/api/feed', pg.url))).json()) as FeedMessage[];
+    expect(feed.some((m) => m.type === 'job' && m.job.id === image.id)).toBe(false);
+  });
+
   it('refuses bad submissions with messages a person can act on', async () => {
     const noImage = await post('/api/jobs', submitForm('restyle', null));
     expect(noImage.status).toBe(400);
@@ -246,5 +260,7 @@ describe('playground API over the real app', () => {
     expect(hostAllowed('', '127.0.0.1')).toBe(false);
     const crossSite = await fetch(new URL('/api/jobs', pg.url), { method: 'POST', headers: { ...alice, origin: 'http://evil.example' }, body: submitForm('restyle', photo) });
     expect(crossSite.status).toBe(403);
+    const nullOrigin = await fetch(new URL('/api/jobs', pg.url), { method: 'POST', headers: { ...alice, origin: 'null' }, body: submitForm('restyle', photo) });
+    expect(nullOrigin.status).toBe(403);
   });
 });
