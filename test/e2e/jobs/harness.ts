@@ -73,6 +73,10 @@ export interface HarnessOptions {
   /** Reuse simulators (e.g. across a "restart" with a new harness). */
   sims?: Simulator[];
   dir?: string;
+  /** Extra rule on top of preset validation: may this host run this preset? */
+  eligible?: (host: string, preset: string) => boolean;
+  /** Called with each new pool before it starts (to watch its events). */
+  onPool?: (pool: HostPool) => void;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -111,12 +115,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       images,
       limits,
       presets: { get: (name) => registry.preset(name) },
-      eligible: (host, preset) => problems.has(host) && !problems.get(host)!.has(preset),
+      eligible: (host, preset) => problems.has(host) && !problems.get(host)!.has(preset) && (opts.eligible?.(host, preset) ?? true),
       plan: planJob,
       options: opts.service,
     });
     if (listen) service.onEvent((e) => events.push(e));
     Object.assign(h, { store, pool, service });
+    opts.onPool?.(pool);
     await pool.start();
   };
   await build();
