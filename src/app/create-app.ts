@@ -184,7 +184,10 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
 
     async rerun(req: RerunRequest): Promise<JobRecord> {
       const parent = await getOwned(req.jobId, req.action, req.actor);
-      if (req.action !== 'edit' && parent.state !== 'done') {
+      // vary/upscale take one of the results as input; the others only need the stored parameters,
+      // so a failed or cancelled job can be retried or edited too.
+      const needsOutputs = req.action === 'vary' || req.action === 'upscale';
+      if (needsOutputs ? parent.state !== 'done' : ACTIVE_STATES.has(parent.state)) {
         throw new UserError('bad_option', 'That job has not finished yet; wait for its result first.');
       }
       const derived = deriveRerun(parent, { action: req.action, index: req.index, edits: req.edits }, registry, newSeed);

@@ -38,7 +38,7 @@ export async function start(config: EaselConfig): Promise<number> {
   logger.info({ url: ops.url }, `health and metrics on ${ops.url}/healthz and ${ops.url}/metrics`);
 
   if (platforms.discord) {
-    running.push(await startDiscordBot(app, config.discord, { logger }));
+    running.push(await startDiscordBot(app, config.discord, { logger, maxInputBytes: config.limits.maxInputBytes }));
     logger.info('Discord bot connected');
   }
   if (platforms.slack) {
