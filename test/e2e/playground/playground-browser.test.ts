@@ -4,7 +4,7 @@
  * reroll and sees the second result. A screenshot is written for a human look
  * (EASEL_SCREENSHOT_DIR, default the system temp folder).
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -26,6 +26,7 @@ const photoPath = path.join(tmp, 'harbour.png');
 const textPath = path.join(tmp, 'notes.png');
 
 beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: run \`apt-get install chromium\` (or set CHROMIUM_PATH)`);
   const config = defaultConfig({ dataDir: tmp, simulator: { stepMs: 8, previews: true }, playground: { port: 0 } });
   app = await createApp(config);
   pg = await startPlayground(app, config.playground);
