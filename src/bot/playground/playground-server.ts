@@ -45,7 +45,12 @@ export interface Playground {
 function actorOf(req: IncomingMessage): Actor {
   const userId = String(req.headers['x-easel-user'] ?? '');
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(userId)) throw new HttpError(400, 'Missing or bad X-Easel-User header (reload the page).');
-  let displayName = decodeURIComponent(String(req.headers['x-easel-name'] ?? '')).trim().slice(0, 40);
+  let displayName = '';
+  try {
+    displayName = decodeURIComponent(String(req.headers['x-easel-name'] ?? '')).trim().slice(0, 40);
+  } catch {
+    displayName = ''; // a malformed name is no reason to refuse the request
+  }
   if (!displayName) displayName = 'you';
   return { platform: 'playground', userId, displayName, channelId: PLAYGROUND_CHANNEL };
 }

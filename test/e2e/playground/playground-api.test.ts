@@ -238,6 +238,10 @@ describe('playground API over the real app', () => {
     expect(noUser.status).toBe(400);
     expect(noUser.body.error).toMatch(/X-Easel-User/);
 
+    const oddName = await post('/api/jobs', submitForm('paint', photo), { 'x-easel-user': 'dave-4', 'x-easel-name': '%E0%A4%A' });
+    expect(oddName.status).toBe(400);
+    expect(oddName.body.error).toMatch(/Pick a command/);
+
     const unknown = await post('/api/jobs', submitForm('paint', photo));
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatch(/Pick a command/);
