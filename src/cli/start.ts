@@ -9,6 +9,7 @@ import { startPlayground } from '../bot/playground/playground-server.ts';
 import { startSlackBot } from '../bot/slack/slack-bot.ts';
 import { configSecrets } from '../config/secrets.ts';
 import type { EaselConfig } from '../config/types.ts';
+import { logJobEvents } from '../ops/job-event-log.ts';
 import { createLogger } from '../ops/logger.ts';
 import { startOpsServer } from '../ops/ops-server.ts';
 
@@ -27,6 +28,8 @@ export async function start(config: EaselConfig): Promise<number> {
   const logger = createLogger(config, configSecrets(config));
   const app = await createApp(config, { logger });
   const running: Stoppable[] = [];
+  const stopJobLog = logJobEvents(app, logger);
+  running.push({ stop: async () => stopJobLog() });
   const platforms = platformsConfigured(config);
   const status = await app.status();
   for (const host of status.hosts) {
@@ -47,7 +50,7 @@ export async function start(config: EaselConfig): Promise<number> {
   }
   if ((!platforms.discord && !platforms.slack) || process.env.EASEL_PLAYGROUND === '1') {
     if (config.playground.enabled) {
-      const playground = await startPlayground(app, config.playground);
+      const playground = await startPlayground(app, config.playground, { logger, maxUploadBytes: config.limits.maxInputBytes });
       running.push({ stop: () => playground.close() });
       process.stdout.write(
         `\nEasel playground: ${playground.url}\n` +
