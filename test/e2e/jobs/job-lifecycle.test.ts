@@ -63,3 +63,31 @@ describe('a job from queue to result on a simulator host', () => {
     expect((await h.finished(next.id)).type).toBe('done');
   });
 });
+
+describe('a denoise ladder (several prompts in one job)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ hosts: 1, stepMs: 5 });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('runs one prompt per strength, reports run i of n, and keeps a labelled strip in run order', async () => {
+    const job = await h.service.enqueue({ ...h.makeJob('alice', { steps: 3 }), ladder: [0.3, 0.5, 0.7] });
+    const end = await h.finished(job.id);
+    expect(end.type).toBe('done');
+    const rec = (await h.store.get(job.id))!;
+    expect(rec.layout).toBe('strip');
+    expect(rec.runs).toBe(3);
+    expect(rec.promptIds).toHaveLength(3);
+    expect(rec.outputs).toHaveLength(3);
+    expect(rec.outputs!.map((o) => o.label)).toEqual([expect.stringContaining('0.3'), expect.stringContaining('0.5'), expect.stringContaining('0.7')]);
+    // Distinct images (different strengths), each from its own prompt, in order.
+    expect(new Set(rec.outputs!.map((o) => o.sha256)).size).toBe(3);
+    const order = h.sims[0].busyLog().map((b) => b.promptId);
+    expect(rec.promptIds!.map((p) => order.indexOf(p))).toEqual([...rec.promptIds!.map((p) => order.indexOf(p))].sort((a, b) => a - b));
+    const runs = new Set(h.eventsOf(job.id).flatMap((e) => (e.type === 'running' ? [`${e.run}/${e.runs}`] : [])));
+    expect(runs).toEqual(new Set(['1/3', '2/3', '3/3']));
+  });
+});
