@@ -9,10 +9,12 @@ import { FakeSlack } from '../../fakes/slack/fake-slack.ts';
 
 let fake: FakeSlack;
 let web: WebClient;
+/** The SDK logs every ok:false answer; these tests provoke them on purpose. */
+const quiet = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => 'error' as never, setName() {} };
 
 beforeAll(async () => {
   fake = await FakeSlack.start();
-  web = new WebClient(fake.botToken, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
+  web = new WebClient(fake.botToken, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, logger: quiet });
 });
 
 afterAll(async () => {
@@ -34,10 +36,10 @@ async function errorOf(p: Promise<unknown>): Promise<string | undefined> {
 
 describe('fake slack web api', () => {
   it('checks the bearer token and token type', async () => {
-    expect(await errorOf(new WebClient('xoxb-wrong', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } }).auth.test())).toBe('invalid_auth');
+    expect(await errorOf(new WebClient('xoxb-wrong', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, logger: quiet }).auth.test())).toBe('invalid_auth');
     expect((await web.auth.test()).user_id).toBe('U0BOT0001');
     expect(await errorOf(web.apps.connections.open())).toBe('not_allowed_token_type');
-    const app = new WebClient(fake.appToken, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
+    const app = new WebClient(fake.appToken, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, logger: quiet });
     expect((await app.apps.connections.open()).url).toMatch(/^ws:\/\/127\.0\.0\.1/);
     expect(await errorOf(app.chat.postMessage({ channel: 'C0CHAN001', text: 'x' }))).toBe('not_allowed_token_type');
   });

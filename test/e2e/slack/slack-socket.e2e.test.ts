@@ -9,6 +9,8 @@ import { SIGN_IN_PAGE_MESSAGE } from '../../../src/bot/slack/slack-files.ts';
 import type { FakeMessage } from '../../fakes/slack/fake-slack.ts';
 import { ALICE, BOB, blocksText, button, CHANNEL, jobIdOf, resultCards, startHarness, testImage, type Harness } from './harness.ts';
 
+/** Progress edits at most this often in these tests (1.5 s in production). */
+const PROGRESS_MS = 250;
 const unhandled: unknown[] = [];
 const onUnhandled = (err: unknown) => unhandled.push(err);
 let h: Harness;
@@ -17,7 +19,7 @@ let png: Buffer;
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   png = await testImage();
-  h = await startHarness('socket');
+  h = await startHarness('socket', { progressIntervalMs: PROGRESS_MS });
 });
 
 afterAll(async () => {
@@ -87,16 +89,29 @@ describe('Slack in Socket Mode', () => {
     expect(failedCalls()).toEqual([]);
   });
 
-  it('coalesces progress: chat.update on the progress message at most every 1.5 s (but the final one)', () => {
-    const progressTs = h.fake.thread(CHANNEL, threadTs)[1].ts;
-    const updates = h.fake.calls.filter((c) => c.method === 'chat.update' && c.args.ts === progressTs);
-    expect(updates.length).toBeGreaterThan(0);
-    for (let i = 1; i < updates.length - 1; i++) expect(updates[i].at - updates[i - 1].at).toBeGreaterThanOrEqual(1400);
+  it('coalesces progress: one message edited with chat.update, at most once per interval, always ending with the final state', async () => {
+    const before = resultCards(h.fake, threadTs).length;
+    const threadLen = h.fake.thread(CHANNEL, threadTs).length;
+    h.app.simulator!.setStepMs(40); // ~25 steps: about a second of progress events
+    try {
+      await h.fake.clickButton({ messageTs: firstCard.ts, actionId: button(firstCard, 'reroll') });
+      await nextCard(before + 1);
+    } finally {
+      h.app.simulator!.setStepMs(5);
+    }
+    const progress = h.fake.thread(CHANNEL, threadTs).slice(threadLen)[0];
+    const updates = h.fake.calls.filter((c) => c.method === 'chat.update' && c.args.ts === progress.ts);
+    const steps = Number((await h.app.getJob(jobIdOf(resultCards(h.fake, threadTs)[before])))?.params.steps);
+    expect(steps).toBeGreaterThan(10);
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    expect(updates.length).toBeLessThan(steps / 2);
+    for (let i = 1; i < updates.length - 1; i++) expect(updates[i].at - updates[i - 1].at).toBeGreaterThanOrEqual(PROGRESS_MS);
+    expect(progress.text).toMatch(/Done/);
   });
 
   it('reruns from the buttons: reroll, subtle, strong, ladder, vary 1, upscale 1, each result in the same thread', async () => {
     const parentId = jobIdOf(firstCard);
-    let count = 1;
+    let count = resultCards(h.fake, threadTs).length;
     for (const [action, index] of [['reroll'], ['subtle'], ['strong'], ['ladder'], ['vary', 1], ['upscale', 1]] as Array<[string, number?]>) {
       const ack = await h.fake.clickButton({ messageTs: firstCard.ts, actionId: button(firstCard, action, index) });
       expect(ack.status).toBe(200);
@@ -146,6 +161,8 @@ describe('Slack in Socket Mode', () => {
       'a progress message with Cancel',
     );
     const jobId = button(progress, 'cancel').split(':')[2];
+    // Cancel it while the host is really working on it (stalled), not while it is still queued.
+    await until(async () => (await h.app.getJob(jobId))?.promptIds?.length && (await h.app.status()).hosts[0]?.running, 'the job to run on the host');
     const bobTry = await h.fake.clickButton({ messageTs: progress.ts, actionId: button(progress, 'cancel'), user: BOB });
     expect(bobTry.status).toBe(200);
     await h.fake.waitFor(() => h.fake.ephemerals.find((e) => e.user === BOB && /Only <@U0USER001> can cancel/.test(e.text)), 'the refusal');
@@ -201,6 +218,8 @@ describe('Slack in Socket Mode', () => {
     h.app.simulator!.stallNext();
     await h.fake.clickButton({ messageTs: firstCard.ts, actionId: button(firstCard, 'strong') });
     const progress = await h.fake.waitFor(() => h.fake.thread(CHANNEL, threadTs).slice(threadLen).find((m) => hasButton(m, 'cancel')), 'the progress message');
+    const jobId = button(progress, 'cancel').split(':')[2];
+    await until(async () => (await h.app.getJob(jobId))?.promptIds?.length && (await h.app.status()).hosts[0]?.running, 'the job to run on the host');
     await h.restartBot();
     h.app.simulator!.release();
     const card = await nextCard(before + 1);
@@ -287,6 +306,14 @@ describe('Slack in Socket Mode', () => {
     expect(h.fake.view(view.id)?.open).toBe(true);
   });
 });
+
+async function until(check: () => Promise<unknown>, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 function hasButton(m: FakeMessage, action: string): boolean {
   return ((m.blocks ?? []) as Array<{ elements?: Array<{ action_id?: string }> }>).some((b) => (b.elements ?? []).some((e) => e.action_id?.startsWith(`easel:${action}:`)));
