@@ -360,7 +360,10 @@ export class JobService {
           aj.host = host;
           aj.turn = this.takeTurn(host);
           started++;
-          aj.settled = this.execute(aj, host);
+          aj.settled = this.execute(aj, host).catch((err) => {
+            // Only reachable when even recording the failure failed (e.g. the store is gone).
+            this.logger?.error({ jobId: aj.job.id, err: (err as Error).message }, 'job could not be recorded');
+          });
           picked = true;
           break; // loads changed: re-sort
         }
@@ -437,6 +440,8 @@ export class JobService {
       const runOutputs = new Map<number, StoredImage[]>();
       for (const a of job.attempts) if (a.outcome === 'done' && a.outputs) runOutputs.set(a.run, a.outputs);
 
+      // Images of run k download while run k+1 is already on its way to the GPU.
+      const storing: Array<Promise<void>> = [];
       for (let i = 0; i < plan.runs.length; i++) {
         const runNo = i + 1;
         if (runOutputs.has(runNo)) continue;
@@ -445,12 +450,15 @@ export class JobService {
         if (outputs === undefined) return; // cancelled or closing
         // The GPU is free of us once the last prompt is done: let the next job in before downloads finish.
         if (isLast) releaseSlot();
-        const stored = await this.storeOutputs(outputs.client, outputs.refs, plan, runNo, runOutputs);
-        runOutputs.set(runNo, stored);
-        const attempt = outputs.attempt;
-        attempt.outputs = stored;
-        await this.save(aj);
+        const p = this.storeOutputs(outputs.client, outputs.refs, plan, runNo).then(async (stored) => {
+          outputs.attempt.outputs = stored;
+          await this.save(aj);
+        });
+        p.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+        storing.push(p);
       }
+      await Promise.all(storing);
+      for (const a of job.attempts) if (a.outcome === 'done' && a.outputs) runOutputs.set(a.run, a.outputs);
       if (aj.cancelRequested || this.closing) return;
 
       job.outputs = plan.runs.flatMap((_, i) => runOutputs.get(i + 1) ?? []);
@@ -616,16 +624,13 @@ export class JobService {
     refs: ImageRef[],
     plan: JobPlan,
     runNo: number,
-    done: Map<number, StoredImage[]>,
   ): Promise<StoredImage[]> {
     const label = plan.runs[runNo - 1].label;
-    let index = 0;
-    for (const imgs of done.values()) index += imgs.length;
     const out: StoredImage[] = [];
     for (const ref of refs) {
       const bytes = await client.view(ref);
-      index++;
-      out.push(await this.images.put(bytes, { label: plan.layout === 'strip' && label ? label : String(index) }));
+      // Gallery labels are numbered across the whole job once every run is in.
+      out.push(await this.images.put(bytes, { label: plan.layout === 'strip' && label ? label : String(out.length + 1) }));
     }
     if (out.length === 0) {
       throw new UserError('job_failed', `The ${plan.runs.length > 1 ? `run ${runNo} of the ` : ''}job finished but produced no image. An admin should check that the preset ends in a SaveImage node.`);
