@@ -18,6 +18,7 @@ import type { EaselConfig } from '../../config/types.ts';
 import type { CommandName, CommandSpec, JobAction } from '../../commands/types.ts';
 import { isUserError } from '../../commands/errors.ts';
 import type { Actor, JobRecord } from '../../jobs/types.ts';
+import { describeQueue, describeStatus, jobTitle } from '../shared/job-text.ts';
 import { RecentKeys } from '../shared/recent-keys.ts';
 import { decodeJobAction, JOB_ACTION_PATTERN } from './action-id.ts';
 import { boltLogger } from './bolt-logger.ts';
@@ -208,14 +209,31 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   }
 
   app.command('/easel', async ({ command, ack }) => {
-    const word = (command.text ?? '').trim().toLowerCase();
-    if (word === 'status') {
-      const s = await easel.status().catch(() => undefined);
-      const hosts = s?.hosts.map((h) => `• ${h.name}${h.simulated ? ' (simulated)' : ''}: ${h.up ? 'up' : 'down'}`).join('\n') ?? 'unknown';
-      await ack({ response_type: 'ephemeral', text: `Queue: ${s?.waiting ?? '?'} waiting, ${s?.running ?? '?'} running.\n${hosts}` });
-      return;
+    const [word = 'help', arg] = (command.text ?? '').trim().split(/\s+/);
+    const actor: Actor = { platform: 'slack', userId: command.user_id, displayName: command.user_name, channelId: command.channel_id, serverId: command.team_id };
+    const reply = (lines: string[]) => ack({ response_type: 'ephemeral', text: escapeText(lines.join('\n')).slice(0, 3000) });
+    try {
+      switch (word.toLowerCase()) {
+        case 'status':
+          return await reply(describeStatus(await easel.status()));
+        case 'queue': {
+          const s = await easel.status();
+          return await reply(describeQueue(await easel.jobsOf(actor), s));
+        }
+        case 'cancel': {
+          const mine = await easel.jobsOf(actor);
+          const job = arg ? await easel.getJob(arg) : mine.at(-1);
+          if (!job) return await reply([arg ? `There is no job ${arg}.` : 'You have no jobs waiting or running.']);
+          if (!easel.mayAct(job, 'cancel', actor)) return await reply([`Only the person who started job ${job.id} can cancel it.`]);
+          await easel.cancel(job.id, actor);
+          return await reply([`Cancelled ${job.id} (${jobTitle(job)}).`]);
+        }
+        default:
+          return await ack({ response_type: 'ephemeral', text: mentionHelp(easel.commands) });
+      }
+    } catch (err) {
+      await ack({ response_type: 'ephemeral', text: errorText(friendly(err)) }).catch(() => {});
     }
-    await ack({ response_type: 'ephemeral', text: mentionHelp(easel.commands) });
   });
 
   // ---- message shortcut -> modal with the message's image ------------------------------------

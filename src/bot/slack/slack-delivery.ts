@@ -8,7 +8,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Easel, RenderLimits } from '../../app/types.ts';
 import type { JobEvent, JobRecord } from '../../jobs/types.ts';
-import { CoalescingUpdater } from './coalescing-updater.ts';
+import { CoalescingUpdater } from '../shared/coalescing-updater.ts';
 import { deletedMessage, progressMessage, resultMessage, type SlackMessage } from './slack-messages.ts';
 
 /** What Easel keeps on a job about its Slack messages. */
@@ -20,6 +20,12 @@ export interface SlackRefs {
   fileIds?: string[];
   /** The result was posted; a replayed `done` must not post it again. */
   delivered?: boolean;
+}
+
+/** The `error` of a Slack Web API failure (e.g. "message_not_found"). */
+export function slackErrorCode(err: unknown): string | undefined {
+  const code = (err as { data?: { error?: unknown } } | undefined)?.data?.error;
+  return typeof code === 'string' ? code : undefined;
 }
 
 export function slackRefsOf(job: JobRecord): SlackRefs | undefined {
@@ -85,7 +91,7 @@ export class SlackDelivery {
     this.offEvent?.();
     for (const t of this.trackers.values()) {
       t.unsubscribe?.();
-      t.updater.stop();
+      void t.updater.stop();
     }
     await Promise.allSettled([...this.pendingWork]);
   }
@@ -115,11 +121,14 @@ export class SlackDelivery {
       refs,
       finished,
       resolveFinished,
-      updater: new CoalescingUpdater<SlackMessage>(
-        (msg) => this.updateProgress(refs, msg),
-        this.opts.progressIntervalMs,
-        (err) => this.log('progress update failed', err),
-      ),
+      updater: new CoalescingUpdater<SlackMessage>({
+        minIntervalMs: this.opts.progressIntervalMs,
+        apply: (msg) => this.updateProgress(refs, msg),
+        // Someone deleted the progress message (or the channel): stop editing it, keep the job.
+        isGone: (err) => ['message_not_found', 'channel_not_found', 'is_archived'].includes(slackErrorCode(err) ?? ''),
+        onGone: () => this.opts.logger?.info({ channel: refs.channel }, 'slack: progress message is gone; no more edits'),
+        onError: (err) => this.log('progress update failed', err),
+      }),
     };
     this.trackers.set(jobId, tracker);
     tracker.unsubscribe = this.easel.subscribe(jobId, (e) => this.onJobEvent(tracker, e));
@@ -146,7 +155,9 @@ export class SlackDelivery {
     // A replayed terminal event can arrive twice (subscribe replays, onEvent); finish() runs once per tracker.
     if (tracker.refs.delivered) return;
     tracker.refs.delivered = true;
-    await tracker.updater.finish(progressMessage(e.job, e));
+    tracker.updater.push(progressMessage(e.job, e), { final: true });
+    await tracker.updater.idle();
+    await tracker.updater.stop();
     if (e.type !== 'done') {
       await this.easel.setPlatformRefs(e.job.id, { slack: { ...tracker.refs } });
       return;

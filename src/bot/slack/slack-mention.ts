@@ -12,6 +12,7 @@ export function mentionHelp(specs: CommandSpec[]): string {
     'Easel turns an image into a new one. Use a slash command (a form opens), the "Easel this image" shortcut',
     'on a message with a picture, or mention me with a command next to an image, e.g. `@Easel restyle watercolor`.',
     ...lines,
+    '`/easel status`: hosts and queue · `/easel queue`: your jobs · `/easel cancel [job id]`: stop your latest (or that) job',
   ].join('\n');
 }
 

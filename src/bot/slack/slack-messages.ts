@@ -6,6 +6,7 @@
 import type { RenderedResult } from '../../app/types.ts';
 import type { JobAction, ResolvedParams } from '../../commands/types.ts';
 import type { JobEvent, JobRecord } from '../../jobs/types.ts';
+import { describeProgress, formatDuration } from '../shared/job-text.ts';
 import { encodeJobAction } from './action-id.ts';
 
 export interface SlackMessage {
@@ -29,10 +30,6 @@ function context(text: string): unknown {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: clip(text, 3000) }] };
 }
 
-function seconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
-}
-
 /** Short words for the options a user typed, e.g. `oil painting · denoise 0.6`. */
 export function describeOptions(options: Record<string, unknown>): string {
   return Object.entries(options)
@@ -48,32 +45,24 @@ export function requestMessage(userId: string, command: string, params: Resolved
   return { text: clip(text, 3000), blocks: [section(text)] };
 }
 
-/** One line describing where the job is. */
+const EMOJI: Record<JobEvent['type'], string> = {
+  queued: ':hourglass_flowing_sand:',
+  uploading: ':arrow_up:',
+  submitted: ':gear:',
+  running: ':art:',
+  waiting: ':hourglass:',
+  done: ':white_check_mark:',
+  failed: ':x:',
+  cancelled: ':no_entry_sign:',
+};
+
+/** Where the job is, in the shared words (src/bot/shared/job-text.ts) with a Slack emoji in front. */
 export function progressLine(e: JobEvent): string {
-  switch (e.type) {
-    case 'queued':
-      return e.position > 1
-        ? `:hourglass_flowing_sand: Queued, position ${e.position}${e.etaMs > 0 ? `, about ${seconds(e.etaMs)}` : ''}`
-        : ':hourglass_flowing_sand: Queued, starting shortly';
-    case 'uploading':
-      return ':arrow_up: Sending the image to the GPU host…';
-    case 'submitted':
-      return `:gear: Started on ${escapeText(e.host)}${e.simulated ? ' (simulated)' : ''}`;
-    case 'running': {
-      const runs = e.runs > 1 ? ` (run ${e.run}/${e.runs})` : '';
-      const pct = e.maxSteps > 0 ? Math.round((e.step / e.maxSteps) * 100) : 0;
-      const bar = '█'.repeat(Math.round(pct / 10)).padEnd(10, '░');
-      return `:art: ${bar} step ${e.step}/${e.maxSteps}${runs}`;
-    }
-    case 'waiting':
-      return `:hourglass: Waiting: ${escapeText(e.reason)}`;
-    case 'done':
-      return `:white_check_mark: Done${e.job.startedAt && e.job.finishedAt ? ` in ${seconds(e.job.finishedAt - e.job.startedAt)}` : ''}, results below.`;
-    case 'failed':
-      return `:x: Failed: ${escapeText(e.reason)}`;
-    case 'cancelled':
-      return ':no_entry_sign: Cancelled.';
+  if (e.type === 'done') {
+    const took = e.job.startedAt && e.job.finishedAt ? ` in ${formatDuration(e.job.finishedAt - e.job.startedAt)}` : '';
+    return `${EMOJI.done} Done${took}, results below.`;
   }
+  return `${EMOJI[e.type]} ${describeProgress(e).map(escapeText).join(' · ')}`;
 }
 
 function jobTitle(job: JobRecord): string {

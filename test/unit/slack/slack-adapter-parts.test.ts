@@ -1,11 +1,10 @@
 /**
  * The Slack adapter's pure parts: button ids, the command modal (build + read back), mention parsing,
- * the double-delivery guard and the coalescing progress updater.
+ * and the double-delivery guard.
  */
 import { describe, expect, it } from 'vitest';
 import type { CommandSpec } from '../../../src/commands/types.ts';
 import { decodeJobAction, encodeJobAction, JOB_ACTION_PATTERN } from '../../../src/bot/slack/action-id.ts';
-import { CoalescingUpdater } from '../../../src/bot/slack/coalescing-updater.ts';
 import { parseMention } from '../../../src/bot/slack/slack-mention.ts';
 import { buildCommandModal, decodeContext, readModalValues } from '../../../src/bot/slack/slack-modal.ts';
 import { RecentKeys } from '../../../src/bot/shared/recent-keys.ts';
@@ -146,32 +145,5 @@ describe('RecentKeys', () => {
     for (const k of ['a', 'b', 'c', 'd']) keys.claim(k);
     expect(keys.has('a')).toBe(false);
     expect(keys.has('d')).toBe(true);
-  });
-});
-
-describe('CoalescingUpdater', () => {
-  it('sends at most one update per interval, the newest one, and always the final one', async () => {
-    const sent: Array<{ v: number; at: number }> = [];
-    const start = Date.now();
-    const u = new CoalescingUpdater<number>(async (v) => {
-      sent.push({ v, at: Date.now() - start });
-      await new Promise((r) => setTimeout(r, 5)); // a request takes a while
-    }, 100);
-    for (let i = 1; i <= 20; i++) {
-      u.push(i);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    const pushingMs = Date.now() - start;
-    await u.finish(99);
-    u.push(100);
-    await new Promise((r) => setTimeout(r, 150));
-    const values = sent.map((s) => s.v);
-    expect(values[0]).toBe(1);
-    expect(values.at(-1)).toBe(99);
-    expect(values).not.toContain(100);
-    // One send per started 100 ms of pushing, plus the final one (20 pushes, so plenty were dropped).
-    expect(values.length).toBeLessThanOrEqual(Math.ceil(pushingMs / 100) + 1);
-    expect(values.length).toBeLessThan(20);
-    for (let i = 1; i < sent.length - 1; i++) expect(sent[i].at - sent[i - 1].at).toBeGreaterThanOrEqual(100);
   });
 });
