@@ -4,6 +4,7 @@
  * limits, signatures. Driven with the real @slack/web-api client.
  */
 import { WebClient } from '@slack/web-api';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlack } from '../../fakes/slack/fake-slack.ts';
 
@@ -161,5 +162,31 @@ describe('fake slack web api', () => {
     const other = fake.newResponseUrl('C0CHAN001', 'U0USER001');
     fake.clock.advance(31 * 60_000);
     expect((await fetch(other, { method: 'POST', body: JSON.stringify({ text: 'late' }) })).status).toBe(404);
+  });
+
+  it('speaks Socket Mode: hello first, envelopes, and an error when the app does not ack in time', async () => {
+    const quick = await FakeSlack.start({ ackTimeoutMs: 200 });
+    try {
+      const app = new WebClient(quick.appToken, { slackApiUrl: quick.apiUrl, retryConfig: { retries: 0 }, logger: quiet });
+      const { url } = await app.apps.connections.open();
+      const ws = new WebSocket(url!);
+      const frames: Array<Record<string, any>> = [];
+      ws.on('message', (d) => frames.push(JSON.parse(String(d))));
+      await quick.waitFor(() => frames[0], 'hello');
+      expect(frames[0].type).toBe('hello');
+      // A ticket works once.
+      const reuse = new WebSocket(url!);
+      await new Promise((r) => reuse.on('error', r));
+      // Ack the first envelope, ignore the second.
+      const acked = quick.slashCommand({ command: '/restyle', text: 'x' });
+      const env = await quick.waitFor(() => frames.find((f) => f.type === 'slash_commands'), 'an envelope');
+      expect(env.payload).toMatchObject({ command: '/restyle', text: 'x', trigger_id: expect.any(String) });
+      ws.send(JSON.stringify({ envelope_id: env.envelope_id, payload: { text: 'ok' } }));
+      expect((await acked).body).toEqual({ text: 'ok' });
+      await expect(quick.slashCommand({ command: '/restyle' })).rejects.toThrow(/did not ack/);
+      ws.close();
+    } finally {
+      await quick.close();
+    }
   });
 });

@@ -296,6 +296,15 @@ describe('Slack in Socket Mode', () => {
     expect(h.app.simulator!.submittedPromptIds().length).toBe(submittedBefore);
   });
 
+  it('reconnects when Slack asks it to (disconnect: refresh_requested) and keeps working', async () => {
+    const before = h.fake.connections;
+    h.fake.refreshSockets();
+    await h.fake.waitFor(() => h.fake.connections > before, 'a new Socket Mode connection');
+    await h.fake.socketReady();
+    const help = await h.fake.slashCommand({ command: '/easel', text: 'help' });
+    expect(help.status).toBe(200);
+  });
+
   it('/easel answers help, status and queue privately in the ack', async () => {
     const help = await h.fake.slashCommand({ command: '/easel', text: '' });
     expect(help.body).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/\/restyle[\s\S]*\/blend/) });

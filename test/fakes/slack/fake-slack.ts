@@ -41,6 +41,8 @@ export interface FakeSlackOptions {
   /** Scopes the bot token has (default DEFAULT_SCOPES). */
   scopes?: string[];
   clock?: FakeClock;
+  /** How long the app has to ack a Socket Mode envelope (Slack: 3 s). */
+  ackTimeoutMs?: number;
 }
 
 export interface FakeFile {
@@ -144,6 +146,9 @@ export class FakeSlack {
   private readonly triggers = new Map<string, { at: number; used: boolean }>();
   private readonly responseUrls = new Map<string, { at: number; uses: number; channel: string; user: string }>();
   private seq = 0;
+  private readonly ackTimeoutMs: number;
+  /** Socket Mode connections opened so far (reconnects count). */
+  connections = 0;
   private helloListeners: Array<() => void> = [];
 
   private constructor(opts: FakeSlackOptions) {
@@ -151,6 +156,7 @@ export class FakeSlack {
     this.botToken = opts.botToken ?? 'xoxb-fake-bot-token';
     this.appToken = opts.appToken ?? 'xapp-fake-app-token';
     this.scopes = new Set(opts.scopes ?? DEFAULT_SCOPES);
+    this.ackTimeoutMs = opts.ackTimeoutMs ?? 3_000;
   }
 
   static async start(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
@@ -507,7 +513,7 @@ export class FakeSlack {
 
   /** Resolves once an app has connected over Socket Mode and got `hello`. */
   socketReady(): Promise<void> {
-    if (this.sockets.size > 0) return Promise.resolve();
+    if ([...this.sockets].some((ws) => ws.readyState === ws.OPEN)) return Promise.resolve();
     return new Promise((resolve) => this.helloListeners.push(resolve));
   }
 
@@ -559,8 +565,8 @@ export class FakeSlack {
       const timer = setTimeout(() => {
         this.acks.delete(envelopeId);
         this.deliveryLog.push({ kind: `envelope:${type}`, status: 0 });
-        reject(new Error(`fake slack: the app did not ack a ${type} envelope within 3 s`));
-      }, 3_000);
+        reject(new Error(`fake slack: the app did not ack a ${type} envelope within ${this.ackTimeoutMs} ms`));
+      }, this.ackTimeoutMs);
       this.acks.set(envelopeId, (ackPayload) => {
         clearTimeout(timer);
         resolve({ status: 200, body: ackPayload });
@@ -596,6 +602,7 @@ export class FakeSlack {
 
   private onSocket(ws: WebSocket): void {
     this.sockets.add(ws);
+    this.connections++;
     ws.on('close', () => this.sockets.delete(ws));
     ws.on('error', () => this.sockets.delete(ws));
     ws.on('message', (data) => {
