@@ -97,6 +97,8 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
       catalogues.has(hostName) && !problemsByHost.get(hostName)?.has(presetName),
     plan: planJob,
     logger,
+    // Until durations are learned, guess from the simulator's step time (about 30 steps a run).
+    options: simulator ? { defaultRunMs: config.simulator.stepMs * 30 + 500 } : undefined,
   });
   await pool.start();
   await jobs.recover();
@@ -214,9 +216,9 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     async remove(jobId: string, actor: Actor): Promise<JobRecord> {
       const job = await getOwned(jobId, 'delete', actor);
       if (ACTIVE_STATES.has(job.state)) await jobs.cancel(jobId);
-      const latest = (await store.get(jobId)) ?? job;
-      await store.save({ ...latest, platformRefs: { ...latest.platformRefs, deleted: true } });
-      return latest;
+      // Through the job service, so a later save of an active job cannot drop the flag.
+      await jobs.setPlatformRefs(jobId, { deleted: true });
+      return (await store.get(jobId)) ?? job;
     },
 
     mayAct,

@@ -556,6 +556,9 @@ export class JobService {
     const runs = plan.runs.length;
     let step = 0;
     let maxSteps = plan.runs[runNo - 1].steps || 0;
+    let progressNode: string | undefined;
+    let nodeMax = 0;
+    let stepsBefore = 0;
     const off = run.on((e: PromptEvent) => {
       if (aj.finalized) return;
       if (e.type === 'started' || e.type === 'cached' || e.type === 'executing') {
@@ -568,8 +571,13 @@ export class JobService {
           this.emit({ type: 'running', job: snapshot(job), step, maxSteps, run: runNo, runs });
         }
       } else if (e.type === 'progress') {
-        step = e.value;
-        maxSteps = e.max;
+        // A prompt may hold several samplers (hires: two passes). Count their steps as one run so the
+        // bar only moves forward: steps of finished sampler nodes, plus this node's progress.
+        if (progressNode !== undefined && e.node !== progressNode) stepsBefore += nodeMax;
+        progressNode = e.node;
+        nodeMax = e.max;
+        step = stepsBefore + e.value;
+        maxSteps = Math.max(plan.runs[runNo - 1].steps || 0, stepsBefore + e.max);
         this.emit({ type: 'running', job: snapshot(job), step, maxSteps, run: runNo, runs });
       } else if (e.type === 'preview') {
         this.emit({ type: 'running', job: snapshot(job), step, maxSteps, run: runNo, runs, preview: { image: e.image, mime: e.mime } });
