@@ -90,6 +90,8 @@ interface StartRequest {
   threadTs?: string;
   /** Errors are replied in the thread for everyone (mentions) instead of only to the user. */
   publicErrors: boolean;
+  /** The interaction's response_url, for errors when the bot can't post in the channel. */
+  responseUrl?: string;
 }
 
 export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], opts: SlackBotOptions = {}): Promise<SlackBot> {
@@ -142,10 +144,30 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     return 'Something went wrong inside Easel. Nothing was lost; please try again. (Details are in the operator log.)';
   };
 
-  const tellUser = async (channel: string, user: string, threadTs: string | undefined, text: string, publicly: boolean) => {
+  /**
+   * Tell someone about a problem: in the thread for everyone (mentions), else only to them. When the
+   * bot can't post in the channel (not invited), fall back to the interaction's response_url.
+   */
+  const tellUser = async (channel: string, user: string, threadTs: string | undefined, text: string, publicly: boolean, responseUrl?: string) => {
     try {
       if (publicly) await client.chat.postMessage({ channel, thread_ts: threadTs, text: errorText(text) });
       else await client.chat.postEphemeral({ channel, user, text: errorText(text), ...(threadTs ? { thread_ts: threadTs } : {}) });
+      return;
+    } catch (err) {
+      if (!responseUrl) {
+        warn('could not tell the user about a problem', err);
+        return;
+      }
+    }
+    try {
+      const res = await fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: errorText(text) }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.body?.cancel();
+      if (!res.ok) warn('response_url refused the message', `status ${res.status}`);
     } catch (err) {
       warn('could not tell the user about a problem', err);
     }
@@ -170,7 +192,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     } catch (err) {
       // Queued but nowhere to show it: don't let it run unseen.
       if (job) await easel.cancel(job.id, req.actor).catch(() => {});
-      await tellUser(req.channel, req.actor.userId, req.threadTs, friendly(err), req.publicErrors);
+      await tellUser(req.channel, req.actor.userId, req.threadTs, friendly(err), req.publicErrors, req.responseUrl);
       return undefined;
     }
   };
@@ -195,7 +217,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       } catch (err) {
         notice = `:warning: ${escapeText(friendly(err))}`;
       }
-      const context: ModalContext = { command: spec.name, channelId: command.channel_id };
+      const context: ModalContext = { command: spec.name, channelId: command.channel_id, responseUrl: command.response_url };
       try {
         await client.views.open({
           trigger_id: command.trigger_id,
@@ -203,7 +225,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
         });
       } catch (err) {
         warn('views.open failed', err);
-        await tellUser(command.channel_id, command.user_id, undefined, 'Slack did not let Easel open the form in time. Please run the command again.', false);
+        await tellUser(command.channel_id, command.user_id, undefined, 'Slack did not let Easel open the form in time. Please run the command again.', false, command.response_url);
       }
     });
   }
@@ -244,7 +266,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     const image = (message.files ?? []).find(isImageFile);
     const channel = shortcut.channel.id;
     if (!image) {
-      await tellUser(channel, shortcut.user.id, message.thread_ts, 'That message has no image. Use the shortcut on a message with a picture.', false);
+      await tellUser(channel, shortcut.user.id, message.thread_ts, 'That message has no image. Use the shortcut on a message with a picture.', false, shortcut.response_url);
       return;
     }
     const spec = easel.commands[0];
@@ -253,6 +275,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       channelId: channel,
       threadTs: message.thread_ts ?? message.ts,
       messageImage: { url: image.url_private_download ?? image.url_private ?? '', name: image.name ?? 'image' },
+      responseUrl: shortcut.response_url,
     };
     try {
       await client.views.open({
@@ -261,7 +284,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       });
     } catch (err) {
       warn('views.open failed', err);
-      await tellUser(channel, shortcut.user.id, context.threadTs, 'Slack did not let Easel open the form in time. Please try again.', false);
+      await tellUser(channel, shortcut.user.id, context.threadTs, 'Slack did not let Easel open the form in time. Please try again.', false, shortcut.response_url);
     }
   });
 
@@ -322,6 +345,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       channel: context.channelId,
       threadTs: context.threadTs,
       publicErrors: false,
+      responseUrl: context.responseUrl,
     });
   });
 
@@ -349,7 +373,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       await delivery.track(job, { channel: context.channelId, threadTs: context.threadTs ?? (await postRequest(context.channelId, job, edits)) });
     } catch (err) {
       const text = err instanceof Error && err.message === 'gone' ? 'That result is no longer available.' : friendly(err);
-      await tellUser(context.channelId, actor.userId, context.threadTs, text, false);
+      await tellUser(context.channelId, actor.userId, context.threadTs, text, false, context.responseUrl);
     }
   });
 
@@ -409,6 +433,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       container?: { channel_id?: string; message_ts?: string };
       message?: { ts: string; thread_ts?: string };
       trigger_id?: string;
+      response_url?: string;
     };
     const channel = payload.channel?.id ?? payload.container?.channel_id;
     const messageTs = payload.message?.ts ?? payload.container?.message_ts;
@@ -420,11 +445,11 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     try {
       const job = await easel.getJob(b.jobId);
       if (!job) {
-        await tellUser(channel, actor.userId, threadTs, 'That result is no longer available (deleted or expired).', false);
+        await tellUser(channel, actor.userId, threadTs, 'That result is no longer available (deleted or expired).', false, payload.response_url);
         return;
       }
       if (!easel.mayAct(job, b.action, actor)) {
-        await tellUser(channel, actor.userId, threadTs, `Only <@${job.actor.userId}> can ${VERBS[b.action]} this.`, false);
+        await tellUser(channel, actor.userId, threadTs, `Only <@${job.actor.userId}> can ${VERBS[b.action]} this.`, false, payload.response_url);
         return;
       }
       switch (b.action) {
@@ -439,7 +464,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
         case 'edit': {
           const spec = specOf(job.command);
           if (!spec || !payload.trigger_id) return;
-          const context: ModalContext = { command: job.command, channelId: channel, threadTs, jobId: job.id };
+          const context: ModalContext = { command: job.command, channelId: channel, threadTs, jobId: job.id, responseUrl: payload.response_url };
           await client.views.open({
             trigger_id: payload.trigger_id,
             view: buildCommandModal({ spec, context, prefill: job.params, choices: choicesFor(spec.name), mode: 'edit' }) as never,
@@ -457,7 +482,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
         }
       }
     } catch (err) {
-      await tellUser(channel, actor.userId, threadTs, friendly(err), false);
+      await tellUser(channel, actor.userId, threadTs, friendly(err), false, payload.response_url);
     }
   });
 

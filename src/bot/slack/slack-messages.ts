@@ -26,10 +26,6 @@ function section(text: string): unknown {
   return { type: 'section', text: { type: 'mrkdwn', text: clip(text, 3000) } };
 }
 
-function context(text: string): unknown {
-  return { type: 'context', elements: [{ type: 'mrkdwn', text: clip(text, 3000) }] };
-}
-
 /** Short words for the options a user typed, e.g. `oil painting · denoise 0.6`. */
 export function describeOptions(options: Record<string, unknown>): string {
   return Object.entries(options)

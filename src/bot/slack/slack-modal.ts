@@ -21,6 +21,8 @@ export interface ModalContext {
   messageImage?: { url: string; name: string };
   /** Edit modal: the job being edited. */
   jobId?: string;
+  /** The response_url of the interaction that opened the modal (errors when the bot can't post). */
+  responseUrl?: string;
 }
 
 /** A file reference as Slack puts it in file_input state and message `files`. */

@@ -329,6 +329,23 @@ describe('Slack in Socket Mode', () => {
     expect(job?.params.blend).toBe(0.3);
   });
 
+  it('in a channel Easel was not invited to, says so through the response_url and runs nothing', async () => {
+    h.fake.addChannel('C0OUTSIDE', 'outside', { botMember: false });
+    const submittedBefore = h.app.simulator!.submittedPromptIds().length;
+    await h.fake.slashCommand({ command: '/restyle', channel: 'C0OUTSIDE' });
+    const view = await h.fake.waitFor(() => h.fake.openViews()[0], 'the modal');
+    const file = h.fake.userFile({ name: 'in.png', mimetype: 'image/png', data: png });
+    await h.fake.submitView({ viewId: view.id, values: { 'img:0': [file] } });
+    const note = await h.fake.waitFor(() => h.fake.ephemerals.find((e) => e.channel === 'C0OUTSIDE'), 'the explanation');
+    expect(note).toMatchObject({ via: 'response_url', user: ALICE, text: expect.stringContaining('/invite @Easel') });
+    await new Promise((r) => setTimeout(r, 200));
+    const mine = await h.app.jobsOf({ platform: 'slack', userId: ALICE, channelId: 'C0OUTSIDE' });
+    expect(mine).toEqual([]);
+    // It may have reached the host before it was cancelled, but nothing stays queued or running.
+    expect((await h.app.status()).waiting).toBe(0);
+    expect(h.app.simulator!.submittedPromptIds().length - submittedBefore).toBeLessThanOrEqual(1);
+  });
+
   it('refuses a modal submission without an image, next to the field', async () => {
     await h.fake.slashCommand({ command: '/upscale' });
     const view = await h.fake.waitFor(() => h.fake.openViews()[0], 'the modal');

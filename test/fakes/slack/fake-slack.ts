@@ -648,7 +648,7 @@ export class FakeSlack {
       return;
     }
     if (req.method === 'POST' && url.pathname.startsWith('/response_url/')) {
-      this.responseUrl(url.pathname.slice('/response_url/'.length), req, raw, res);
+      this.responseUrl(url.pathname.slice('/response_url/'.length), raw, res);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -992,7 +992,7 @@ export class FakeSlack {
     res.end(f.data);
   }
 
-  private responseUrl(id: string, req: IncomingMessage, raw: Buffer, res: ServerResponse): void {
+  private responseUrl(id: string, raw: Buffer, res: ServerResponse): void {
     const r = this.responseUrls.get(id);
     if (!r) {
       res.writeHead(404, { 'content-type': 'text/plain' });
