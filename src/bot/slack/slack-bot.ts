@@ -22,7 +22,7 @@ import { describeQueue, describeStatus, jobTitle } from '../shared/job-text.ts';
 import { RecentKeys } from '../shared/recent-keys.ts';
 import { decodeJobAction, JOB_ACTION_PATTERN } from './action-id.ts';
 import { boltLogger } from './bolt-logger.ts';
-import { SlackDelivery } from './slack-delivery.ts';
+import { SlackDelivery, slackErrorCode } from './slack-delivery.ts';
 import { downloadSlackFile, isImageFile } from './slack-files.ts';
 import { parseMention, mentionHelp } from './slack-mention.ts';
 import { escapeText, errorText, requestMessage } from './slack-messages.ts';
@@ -117,7 +117,11 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     receiver = new HTTPReceiver({ signingSecret: config.signingSecret!, logger, endpoints: ['/slack/events'] });
   }
   const app = new App({ token: botToken, receiver, logger, clientOptions, deferInitialization: true });
-  await app.init();
+  try {
+    await app.init(); // auth.test with the bot token
+  } catch (err) {
+    throw new Error(`Slack refused the bot token (${slackErrorCode(err) ?? errorMessage(err)}). Check SLACK_BOT_TOKEN (xoxb-…) and that the app is installed.`);
+  }
   const client: WebClient = app.client;
 
   const fileHosts = opts.fileHosts ?? (config.apiUrl ? [new URL(config.apiUrl).hostname] : []);
@@ -492,7 +496,12 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
 
   let port: number | undefined;
   if (config.mode === 'socket') {
-    await app.start();
+    try {
+      await app.start(); // apps.connections.open with the app token, then the WebSocket
+    } catch (err) {
+      await socket?.client.disconnect().catch(() => {});
+      throw new Error(`Slack refused the Socket Mode connection (${slackErrorCode(err) ?? errorMessage(err)}). Check SLACK_APP_TOKEN (xapp-…, scope connections:write) and that Socket Mode is on.`);
+    }
   } else {
     const server = (await app.start(opts.host ? { port: config.port, host: opts.host } : config.port)) as Server;
     port = (server.address() as AddressInfo).port;
@@ -512,6 +521,10 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       await app.stop().catch(() => {});
     },
   };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function actorOf(user: { id: string; name?: string; username?: string }, channelId: string, teamId?: string): Actor {

@@ -5,6 +5,8 @@
  */
 import { WebClient } from '@slack/web-api';
 import WebSocket from 'ws';
+import { startSlackBot } from '../../../src/bot/slack/slack-bot.ts';
+import type { Easel } from '../../../src/app/types.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlack } from '../../fakes/slack/fake-slack.ts';
 
@@ -188,5 +190,15 @@ describe('fake slack web api', () => {
     } finally {
       await quick.close();
     }
+  });
+
+  it('startSlackBot explains a rejected bot or app token without echoing it', async () => {
+    const easel = { commands: [], onEvent: () => () => {} } as unknown as Easel;
+    const bad = startSlackBot(easel, { mode: 'socket', botToken: 'xoxb-wrong-secret', appToken: fake.appToken, port: 0, apiUrl: fake.apiUrl }, { retries: 0 });
+    await expect(bad).rejects.toThrow(/refused the bot token \(invalid_auth\)[\s\S]*SLACK_BOT_TOKEN/);
+    await expect(bad).rejects.not.toThrow(/wrong-secret/);
+    const badApp = startSlackBot(easel, { mode: 'socket', botToken: fake.botToken, appToken: 'xapp-wrong-secret', port: 0, apiUrl: fake.apiUrl }, { retries: 0 });
+    await expect(badApp).rejects.toThrow(/Socket Mode connection \(invalid_auth\)[\s\S]*SLACK_APP_TOKEN/);
+    await expect(startSlackBot(easel, { mode: 'http', botToken: fake.botToken, port: 0 })).rejects.toThrow(/SLACK_SIGNING_SECRET/);
   });
 });
