@@ -45,7 +45,7 @@ export async function start(config: EaselConfig): Promise<number> {
     logger.info('Discord bot connected');
   }
   if (platforms.slack) {
-    running.push(await startSlackBot(app, config.slack, { logger }));
+    running.push(await startSlackBot(app, config.slack, { logger, maxDownloadBytes: config.limits.maxInputBytes }));
     logger.info({ mode: config.slack.mode }, 'Slack app started');
   }
   if ((!platforms.discord && !platforms.slack) || process.env.EASEL_PLAYGROUND === '1') {
