@@ -43,6 +43,7 @@ export interface CreateAppOptions {
 }
 
 const ACTIVE_STATES = new Set(['queued', 'uploading', 'submitted', 'running']);
+const SWEEP_INTERVAL_MS = 6 * 60 * 60 * 1000;
 
 /** A random seed over the whole range JavaScript represents exactly (0..2^53-1). */
 function newSeed(): number {
@@ -102,6 +103,16 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
   });
   await pool.start();
   await jobs.recover();
+
+  // Retention: images unused for storage.retentionDays are removed at start and every few hours.
+  const sweepImages = () =>
+    images
+      .sweep()
+      .then((n) => n > 0 && logger?.info({ removed: n }, `removed ${n} image(s) older than ${config.storage.retentionDays} days`))
+      .catch((err) => logger?.warn({ err: String(err) }, 'image retention sweep failed'));
+  void sweepImages();
+  const sweepTimer = setInterval(sweepImages, SWEEP_INTERVAL_MS);
+  sweepTimer.unref();
 
   const specOf = (command: CommandName) => {
     const spec = registry.specs.find((s) => s.name === command);
@@ -198,6 +209,14 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
       if (!preset) throw new UserError('preset_disabled', `The ${spec.preset} preset is not installed.`);
       const admitted = admit(derived.command, derived.params, req.actor, config.policy);
       assertRunnable(preset);
+      for (const input of derived.inputs) {
+        if (!(await images.has(input))) {
+          throw new UserError(
+            'expired',
+            `That image is no longer stored (Easel keeps images for ${config.storage.retentionDays} days). Please upload it again.`,
+          );
+        }
+      }
       const job = newJob(derived.command, preset, admitted.params, derived.inputs, req.actor, {
         parentId: parent.id,
         action: req.action,
@@ -281,6 +300,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     parseText: (command, text) => registry.parseText(command, text),
 
     async close(): Promise<void> {
+      clearInterval(sweepTimer);
       await jobs.close();
       await pool.close();
       await store.close();
