@@ -129,5 +129,14 @@ describe('per-user running limit across hosts', () => {
     expect(hostsOfA.size).toBe(1);
     const hostOfB = (await h.store.get(b.id))!.host;
     expect(hostOfB).not.toBe([...hostsOfA][0]);
+    // What the limit promises the user: never two of A's jobs on a GPU at the same moment
+    // (the host's own record of when each prompt ran, across both hosts).
+    const aPrompts = new Set((await Promise.all(a.map(async (j) => (await h.store.get(j.id))!.promptIds!))).flat());
+    const aRuns = h.sims
+      .flatMap((s) => s.busyLog())
+      .filter((r) => aPrompts.has(r.promptId))
+      .sort((x, y) => x.start - y.start);
+    expect(aRuns).toHaveLength(4);
+    for (let i = 1; i < aRuns.length; i++) expect(aRuns[i].start).toBeGreaterThanOrEqual(aRuns[i - 1].end);
   });
 });

@@ -91,3 +91,42 @@ describe('a denoise ladder (several prompts in one job)', () => {
     expect(runs).toEqual(new Set(['1/3', '2/3', '3/3']));
   });
 });
+
+describe('ETA learned from finished jobs', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // A first guess far from what the simulator takes, so learning shows.
+    h = await startHarness({ hosts: 1, stepMs: 5, service: { defaultRunMs: 60_000 } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const etaOf = (jobId: string) => {
+    const q = h.eventsOf(jobId).find((e) => e.type === 'queued');
+    return q && q.type === 'queued' ? q.etaMs : NaN;
+  };
+
+  it('starts from the default, then quotes from measured run times of that preset', async () => {
+    const first = await h.service.enqueue(h.makeJob('eta', { steps: 8 }));
+    expect(etaOf(first.id)).toBeGreaterThanOrEqual(60_000);
+    expect(h.service.estimate(first.preset)).toBeGreaterThanOrEqual(60_000);
+    await h.finished(first.id);
+    const second = await h.service.enqueue(h.makeJob('eta', { steps: 8 }));
+    await h.finished(second.id);
+
+    // Measured: the host's real run time (8 steps of 5 ms plus overhead), nowhere near a minute.
+    const measured = (await h.store.get(second.id))!;
+    const ran = measured.attempts![0].finishedAt! - measured.attempts![0].startedAt!;
+    const learned = h.service.estimate(first.preset);
+    expect(learned).toBeLessThan(5_000);
+    expect(learned).toBeGreaterThanOrEqual(Math.min(ran, 40) * 0.5);
+
+    // Three jobs at once: the third waits in Easel's queue behind two on the host; its ETA adds up
+    // the learned durations instead of three default minutes.
+    const jobs = [];
+    for (const u of ['x', 'y', 'z']) jobs.push(await h.service.enqueue(h.makeJob(u, { steps: 8 })));
+    for (const j of jobs) expect(etaOf(j.id)).toBeLessThan(15_000);
+    await Promise.all(jobs.map((j) => h.finished(j.id)));
+  });
+});
