@@ -24,7 +24,7 @@ import { decodeJobAction, JOB_ACTION_PATTERN } from './action-id.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { SlackDelivery, slackErrorCode } from './slack-delivery.ts';
 import { downloadSlackFile, isImageFile } from './slack-files.ts';
-import { parseMention, mentionHelp } from './slack-mention.ts';
+import { parseMention, mentionHelp, slackPlainText } from './slack-mention.ts';
 import { escapeText, errorText, requestMessage } from './slack-messages.ts';
 import {
   buildCommandModal,
@@ -217,7 +217,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       let prefill: Record<string, unknown> = {};
       let notice: string | undefined;
       try {
-        prefill = easel.parseText(spec.name, command.text ?? '');
+        prefill = easel.parseText(spec.name, slackPlainText(command.text ?? ''));
       } catch (err) {
         notice = `:warning: ${escapeText(friendly(err))}`;
       }
@@ -402,9 +402,12 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       return;
     }
     const files = ((event as { files?: SlackFileRef[] }).files ?? []).filter(isImageFile);
-    if (files.length < spec.images.length && event.thread_ts) {
+    // Not enough images on the event: read the message itself (an app_mention may come without its
+    // files) and, in a thread, the earlier messages of the thread.
+    if (files.length < spec.images.length) {
       try {
-        files.push(...(await threadImages(client, event.channel, event.thread_ts, event.ts, spec.images.length - files.length)));
+        const more = await threadImages(client, event.channel, event.thread_ts ?? event.ts, event.ts, spec.images.length - files.length, files);
+        files.push(...more);
       } catch (err) {
         warn('conversations.replies failed', err);
       }
@@ -531,14 +534,23 @@ function actorOf(user: { id: string; name?: string; username?: string }, channel
   return { platform: 'slack', userId: user.id, displayName: user.username ?? user.name, channelId, serverId: teamId };
 }
 
-/** Images in a thread, newest first, from messages before `beforeTs`. */
-async function threadImages(client: WebClient, channel: string, threadTs: string, beforeTs: string, count: number): Promise<SlackFileRef[]> {
-  const res = await client.conversations.replies({ channel, ts: threadTs, limit: 100 });
+/**
+ * Images in a thread (or a lone message), newest first, from the message at `untilTs` and those before
+ * it, leaving out files already in `have`. Slack lists the thread oldest first, the root included.
+ */
+async function threadImages(client: WebClient, channel: string, threadTs: string, untilTs: string, count: number, have: SlackFileRef[] = []): Promise<SlackFileRef[]> {
+  const res = await client.conversations.replies({ channel, ts: threadTs, limit: 200 });
   const messages = (res.messages ?? []) as Array<{ ts?: string; files?: SlackFileRef[] }>;
+  const seen = new Set(have.map((f) => f.id ?? f.url_private ?? ''));
   const found: SlackFileRef[] = [];
   for (const m of [...messages].reverse()) {
-    if (m.ts && Number(m.ts) >= Number(beforeTs)) continue;
-    for (const f of m.files ?? []) if (isImageFile(f) && found.length < count) found.push(f);
+    if (m.ts && Number(m.ts) > Number(untilTs)) continue;
+    for (const f of m.files ?? []) {
+      const key = f.id ?? f.url_private ?? '';
+      if (!isImageFile(f) || seen.has(key) || found.length >= count) continue;
+      seen.add(key);
+      found.push(f);
+    }
     if (found.length >= count) break;
   }
   return found;

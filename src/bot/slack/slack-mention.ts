@@ -16,9 +16,25 @@ export function mentionHelp(specs: CommandSpec[]): string {
   ].join('\n');
 }
 
+/**
+ * Slack's message and command text as a person typed it: Slack sends `&`, `<`, `>` as `&amp;`,
+ * `&lt;`, `&gt;` and wraps links, channels and special mentions in angle brackets
+ * (`<https://x.com|x.com>`, `<#C123|general>`, `<!here>`). User mentions are kept as they are.
+ */
+export function slackPlainText(text: string): string {
+  return text
+    .replace(/<(?!@)([^>|]*)(?:\|([^>]*))?>/g, (_, target: string, label: string | undefined) => {
+      if (target.startsWith('#')) return `#${label ?? target.slice(1)}`;
+      if (target.startsWith('!')) return label ?? '';
+      return label ?? target;
+    })
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
 export function parseMention(text: string, specs: CommandSpec[]): ParsedMention {
-  const cleaned = text
-    .replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, ' ')
+  const cleaned = slackPlainText(text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, ' '))
     .replace(/\s+/g, ' ')
     .trim();
   const [first = '', ...rest] = cleaned.split(' ');

@@ -16,12 +16,15 @@ interface Manifest {
   oauth_config: { scopes: { bot: string[] } };
   settings: { event_subscriptions: { request_url: string; bot_events: string[] }; interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean };
 }
-import { ALICE, blocksText, CHANNEL, jobIdOf, resultCards, startHarness, testImage, type Harness } from './harness.ts';
+import type { FakeMessage } from '../../fakes/slack/fake-slack.ts';
+import { ALICE, blocksText, button, CHANNEL, jobIdOf, resultCards, startHarness, testImage, type Harness } from './harness.ts';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (err: unknown) => unhandled.push(err);
 let h: Harness;
 let png: Buffer;
+let firstCard: FakeMessage;
+let threadTs = '';
 
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
@@ -71,6 +74,27 @@ describe('Slack over HTTP (signing secret)', () => {
     expect(h.fake.thread(CHANNEL, root.ts).some((m) => (m.files?.length ?? 0) > 0)).toBe(true);
     const job = await h.app.getJob(jobIdOf(card));
     expect(job).toMatchObject({ state: 'done', params: expect.objectContaining({ denoise: 0.45 }) });
+    firstCard = card;
+    threadTs = root.ts;
+  });
+
+  it('a button press arrives as a signed payload= form and reruns in the thread', async () => {
+    const click = await h.fake.clickButton({ messageTs: firstCard.ts, actionId: button(firstCard, 'subtle') });
+    expect(click.status).toBe(200);
+    const card = await h.fake.waitFor(() => resultCards(h.fake, threadTs)[1], 'the rerun result', 20_000);
+    await h.bot.settled(jobIdOf(card));
+    expect(await h.app.getJob(jobIdOf(card))).toMatchObject({ action: 'subtle', parentId: jobIdOf(firstCard), state: 'done' });
+  });
+
+  it("answers Slack's request URL check (url_verification) and ssl_check", async () => {
+    const check = await h.fake.postSigned({
+      body: JSON.stringify({ token: 'verification-token', challenge: 'c-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' }),
+      contentType: 'application/json',
+    });
+    expect(check.status).toBe(200);
+    expect(JSON.parse(check.text)).toEqual({ challenge: 'c-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
+    const ssl = await h.fake.postSigned({ body: 'ssl_check=1&token=verification-token', contentType: 'application/x-www-form-urlencoded' });
+    expect(ssl.status).toBe(200);
   });
 
   it('refuses a forged signature and a stale timestamp with 401, and opens nothing', async () => {
@@ -94,10 +118,17 @@ describe('Slack over HTTP (signing secret)', () => {
       timestamp: h.fake.clock.seconds() - 6 * 60,
     });
     expect(stale.status).toBe(401);
-    // A correctly signed one still works (the refusals were about the signature, not the body).
+    const unsigned = await h.fake.postSigned({ body: slashBody('unsigned'), contentType: 'application/x-www-form-urlencoded', signature: '' });
+    expect(unsigned.status).toBe(401);
+    // Correctly signed ones still work, also four minutes late (inside Slack's five-minute window):
+    // the refusals were about the signature and its age, not the body.
     const good = await h.fake.postSigned({ body: slashBody('fine'), contentType: 'application/x-www-form-urlencoded' });
     expect(good.status).toBe(200);
-    await h.fake.waitFor(() => h.fake.calls.filter((c) => c.method === 'views.open').length === opened + 1, 'the one modal');
+    const late = await h.fake.postSigned({ body: slashBody('late'), contentType: 'application/x-www-form-urlencoded', timestamp: h.fake.clock.seconds() - 4 * 60 });
+    expect(late.status).toBe(200);
+    await h.fake.waitFor(() => h.fake.calls.filter((c) => c.method === 'views.open').length === opened + 2, 'the two modals');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.fake.calls.filter((c) => c.method === 'views.open').length).toBe(opened + 2);
   });
 
   it('does not run a retried event twice (X-Slack-Retry-Num)', async () => {

@@ -57,7 +57,9 @@ describe('Slack in Socket Mode', () => {
     const byId = Object.fromEntries(blocks.filter((b) => b.block_id).map((b) => [b.block_id!, b.element!]));
     expect(byId['img:0'].type).toBe('file_input');
     expect(byId['opt:denoise'].initial_value).toBe('0.6');
-    expect(JSON.stringify(view.view)).toMatch(/oil/i);
+    // "oil painting" is one of restyle's styles: the style select starts on it.
+    expect(byId['opt:style'].initial_option?.text.text).toMatch(/oil/i);
+    expect(byId['opt:prompt'].initial_value).toBeUndefined();
 
     const file = h.fake.userFile({ name: 'harbour.png', mimetype: 'image/png', data: png });
     const submitted = await h.fake.submitView({ viewId: view.id, values: { 'img:0': [file] } });
@@ -273,6 +275,16 @@ describe('Slack in Socket Mode', () => {
     const card = await h.fake.waitFor(() => resultCards(h.fake, root.ts)[0], 'the thread result', 20_000);
     await h.bot.settled(jobIdOf(card));
     expect((await h.app.getJob(jobIdOf(card)))?.command).toBe('variations');
+  });
+
+  it("a mention event without the message's files finds them on the message; Slack's escaped text is read as typed", async () => {
+    const file = h.fake.userFile({ name: 'pets.png', mimetype: 'image/png', data: png });
+    const sent = await h.fake.mention({ text: '<@U0BOT0001> restyle cats &amp; dogs denoise 0.4', files: [file], filesInEvent: false });
+    const card = await h.fake.waitFor(() => resultCards(h.fake, sent.message.ts)[0], 'the result', 20_000);
+    await h.bot.settled(jobIdOf(card));
+    const job = await h.app.getJob(jobIdOf(card));
+    expect(job?.params).toMatchObject({ prompt: 'cats & dogs', denoise: 0.4 });
+    expect(job?.inputs).toHaveLength(1);
   });
 
   it('a mention without any image, or with an unknown command, gets an answer in the thread', async () => {

@@ -442,7 +442,16 @@ export class FakeSlack {
   }
 
   /** A user posts `text` mentioning the bot (with files, optionally in a thread); Slack sends app_mention. */
-  async mention(opts: { channel?: string; user?: string; text: string; files?: Obj[]; threadTs?: string; eventId?: string }): Promise<Delivery & { message: FakeMessage; eventId: string }> {
+  async mention(opts: {
+    channel?: string;
+    user?: string;
+    text: string;
+    files?: Obj[];
+    threadTs?: string;
+    eventId?: string;
+    /** false: the event leaves out the message's files (the app must read the message to find them). */
+    filesInEvent?: boolean;
+  }): Promise<Delivery & { message: FakeMessage; eventId: string }> {
     const msg = this.userMessage({ channel: opts.channel, user: opts.user, text: opts.text, threadTs: opts.threadTs, files: opts.files });
     const event: Obj = {
       type: 'app_mention',
@@ -452,7 +461,7 @@ export class FakeSlack {
       channel: msg.channel,
       event_ts: msg.ts,
       ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}),
-      ...(opts.files?.length ? { files: opts.files, upload: false } : {}),
+      ...(opts.files?.length && opts.filesInEvent !== false ? { files: opts.files, upload: false } : {}),
     };
     const eventId = opts.eventId ?? `Ev${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
     const res = await this.sendEvent(event, { eventId });
@@ -490,18 +499,28 @@ export class FakeSlack {
     if (this.target.kind !== 'http') throw new Error('fake slack: postSigned needs an HTTP target');
     const ts = opts.timestamp ?? this.clock.seconds();
     const signature = opts.signature ?? slackSignature(this.target.signingSecret, ts, opts.body);
-    const res = await fetch(this.target.url, {
-      method: 'POST',
-      headers: {
-        'content-type': opts.contentType,
-        'x-slack-request-timestamp': String(ts),
-        'x-slack-signature': signature,
-        ...opts.headers,
-      },
-      body: opts.body,
-      signal: AbortSignal.timeout(3_000),
-    });
-    const text = await res.text();
+    // Slack waits 3 s for the HTTP answer (the ack); after that the user sees "operation_timeout" and
+    // events are sent again.
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.target.url, {
+        method: 'POST',
+        headers: {
+          'content-type': opts.contentType,
+          'x-slack-request-timestamp': String(ts),
+          'x-slack-signature': signature,
+          ...opts.headers,
+        },
+        body: opts.body,
+        signal: AbortSignal.timeout(this.ackTimeoutMs),
+      });
+      text = await res.text();
+    } catch (err) {
+      if ((err as Error).name !== 'TimeoutError') throw err;
+      this.deliveryLog.push({ kind: 'signed-post', status: 0 });
+      throw new Error(`fake slack: the app did not answer a signed request within ${this.ackTimeoutMs} ms`);
+    }
     this.deliveryLog.push({ kind: 'signed-post', status: res.status });
     return { status: res.status, text };
   }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandSpec } from '../../../src/commands/types.ts';
 import { decodeJobAction, encodeJobAction, JOB_ACTION_PATTERN } from '../../../src/bot/slack/action-id.ts';
-import { parseMention } from '../../../src/bot/slack/slack-mention.ts';
+import { parseMention, slackPlainText } from '../../../src/bot/slack/slack-mention.ts';
 import { buildCommandModal, decodeContext, readModalValues } from '../../../src/bot/slack/slack-modal.ts';
 import { RecentKeys } from '../../../src/bot/shared/recent-keys.ts';
 import { checkView } from '../../fakes/slack/block-rules.ts';
@@ -117,6 +117,14 @@ describe('mentions', () => {
   it('take the first word after the mention as the command', () => {
     expect(parseMention('<@U0BOT0001> restyle watercolor denoise 0.5', [restyle, blend])).toEqual({ kind: 'command', command: 'restyle', rest: 'watercolor denoise 0.5' });
     expect(parseMention('<@U0BOT0001|easel>   /Blend  ', [restyle, blend])).toEqual({ kind: 'command', command: 'blend', rest: '' });
+  });
+
+  it("read Slack's escaped text as typed: &amp; &lt; &gt;, links, channels, special mentions", () => {
+    expect(slackPlainText('cats &amp; dogs &lt;3 &gt; birds')).toBe('cats & dogs <3 > birds');
+    expect(slackPlainText('like <https://example.com/a|example.com/a> or <https://x.org>')).toBe('like example.com/a or https://x.org');
+    expect(slackPlainText('in <#C0CHAN001|general> <!here> now')).toBe('in #general  now');
+    expect(slackPlainText('hi <@U0USER001>')).toBe('hi <@U0USER001>');
+    expect(parseMention('<@U0BOT0001> restyle fish &amp; chips', [restyle])).toEqual({ kind: 'command', command: 'restyle', rest: 'fish & chips' });
   });
 
   it('answer anything else with help naming the commands', () => {
