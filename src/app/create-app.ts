@@ -205,7 +205,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
       }
       const derived = deriveRerun(parent, { action: req.action, index: req.index, edits: req.edits }, registry, newSeed);
       const spec = specOf(derived.command);
-      const preset = registry.preset(spec.preset);
+      const preset = registry.preset(derived.preset ?? spec.preset);
       if (!preset) throw new UserError('preset_disabled', `The ${spec.preset} preset is not installed.`);
       const admitted = admit(derived.command, derived.params, req.actor, config.policy);
       assertRunnable(preset);

@@ -16,6 +16,8 @@ export const LADDER_STRENGTHS = [0.3, 0.45, 0.6, 0.75];
 
 export interface RerunResult {
   command: CommandName;
+  /** The preset the new job runs: the parent's (or the one an edit picked), else the command's default. */
+  preset: string;
   params: ResolvedParams;
   inputs: StoredImage[];
   ladder?: number[];
@@ -80,12 +82,10 @@ export function deriveRerun(
 ): RerunResult {
   const preset = parentPreset(parent, registry);
   const raw = carriedOptions(parent, preset, registry);
-  const same = (r: Record<string, unknown>, extra: Partial<RerunResult> = {}): RerunResult => ({
-    command: parent.command,
-    params: registry.resolve(parent.command, r).params,
-    inputs: [...parent.inputs],
-    ...extra,
-  });
+  const same = (r: Record<string, unknown>, extra: Partial<RerunResult> = {}): RerunResult => {
+    const resolved = registry.resolve(parent.command, r);
+    return { command: parent.command, preset: resolved.preset.name, params: resolved.params, inputs: [...parent.inputs], ...extra };
+  };
 
   switch (req.action) {
     case 'reroll':
@@ -109,7 +109,8 @@ export function deriveRerun(
       const next: Record<string, unknown> = { seed: newSeed() };
       if (positive) next.prompt = positive;
       if (negative) next.negative = negative;
-      return { command, params: registry.resolve(command, next).params, inputs: [image], sourceIndex: req.index };
+      const resolved = registry.resolve(command, next);
+      return { command, preset: resolved.preset.name, params: resolved.params, inputs: [image], sourceIndex: req.index };
     }
     case 'edit': {
       const edits = req.edits ?? {};

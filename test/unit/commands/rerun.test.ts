@@ -2,10 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resultActions, describeJob, helpText } from '../../../src/commands/describe.ts';
 import { UserError } from '../../../src/commands/errors.ts';
 import { planJob } from '../../../src/commands/plan.ts';
-import type { CommandRegistry } from '../../../src/commands/registry.ts';
+import { CommandRegistry } from '../../../src/commands/registry.ts';
 import { deriveRerun } from '../../../src/commands/rerun.ts';
 import type { JobRecord } from '../../../src/jobs/types.ts';
-import { image, job, realCatalogue, registry } from './helpers.ts';
+import { config, image, job, realCatalogue, registry, shippedPresets } from './helpers.ts';
 
 let reg: CommandRegistry;
 let parent: JobRecord;
@@ -94,6 +94,23 @@ describe('deriveRerun', () => {
       expect(err).toBeInstanceOf(UserError);
       expect((err as Error).message).toBe('denoise must be between 0.05 and 1.0; you gave 1.5');
     }
+  });
+
+  it('every action names the preset the new job runs: a job of a second preset stays on it', async () => {
+    expect(deriveRerun(parent, { action: 'reroll' }, reg, newSeed).preset).toBe('restyle');
+    expect(deriveRerun(parent, { action: 'vary', index: 1 }, reg, newSeed).preset).toBe('variations');
+    expect(deriveRerun(parent, { action: 'upscale', index: 2 }, reg, newSeed).preset).toBe('upscale');
+    const presets = await shippedPresets();
+    const base = presets.find((p) => p.name === 'restyle')!;
+    const two = new CommandRegistry([...presets, { ...base, name: 'restyle-soft', description: 'Softer restyle' }], config());
+    const { params } = two.resolve('restyle', { preset: 'restyle-soft', denoise: 0.6, seed: 3 });
+    const soft = job('restyle', 'restyle-soft', params, [image(640, 480)], { outputs });
+    for (const action of ['reroll', 'subtle', 'strong', 'ladder', 'edit'] as const) {
+      const r = deriveRerun(soft, { action, edits: { prompt: 'x' } }, two, newSeed);
+      expect([action, r.preset, r.params.preset]).toEqual([action, 'restyle-soft', 'restyle-soft']);
+    }
+    // An edit may switch presets; the result follows it.
+    expect(deriveRerun(soft, { action: 'edit', edits: { preset: 'restyle' } }, two, newSeed).preset).toBe('restyle');
   });
 
   it('options a preset no longer has are dropped; current limits apply', async () => {
