@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { keysOf, cloneOrdered, orderedObject } from './ordered-json.ts';
+import { keysOf, cloneOrdered, markFloat, orderedObject } from './ordered-json.ts';
 import { ExecutionList, isLink } from './execution-plan.ts';
 import { computeSignatures, type ClassicCache, type CacheEntry } from './output-cache.ts';
 import { NODE_IMPLS, NodeException, type PreviewSource, type RunContext } from './nodes.ts';
@@ -127,16 +127,27 @@ export async function executePrompt(env: ExecEnv, item: QueueItem, historyPrompt
   const sendProgressState = () => {
     hub.sendOrBroadcast(sid, 'progress_state', { prompt_id: promptId, nodes: orderedObject([...progress]) });
   };
-  const nodeState = (id: string, value: number, max: number, state: 'running' | 'finished'): NodeState => ({
-    value,
-    max,
-    state,
-    node_id: id,
-    prompt_id: promptId,
-    display_node_id: id,
-    parent_node_id: null,
-    real_node_id: id,
-  });
+  /**
+   * One node's entry. ComfyUI starts every node at 0.0/1.0 and finishes one that reported no progress at
+   * 1.0/1.0 (Python floats); progress ticks and a cached output node's 1/1 are ints.
+   */
+  const nodeState = (id: string, value: number, max: number, state: 'running' | 'finished', floats = false): NodeState => {
+    const s: NodeState = {
+      value,
+      max,
+      state,
+      node_id: id,
+      prompt_id: promptId,
+      display_node_id: id,
+      parent_node_id: null,
+      real_node_id: id,
+    };
+    if (floats) {
+      markFloat(s, 'value');
+      markFloat(s, 'max');
+    }
+    return s;
+  };
 
   const list = new ExecutionList(prompt, (id) => env.cache.get(sigs.get(id)) !== undefined, isOutput);
   for (const o of executeOutputs) list.addNode(o);
@@ -164,7 +175,7 @@ export async function executePrompt(env: ExecEnv, item: QueueItem, historyPrompt
       continue;
     }
 
-    progress.set(id, nodeState(id, 0, 1, 'running'));
+    progress.set(id, nodeState(id, 0, 1, 'running', true));
     sendProgressState();
     if (sid !== null) {
       env.setRunningNode(sid, id);
@@ -183,6 +194,7 @@ export async function executePrompt(env: ExecEnv, item: QueueItem, historyPrompt
 
     let lastValue = 1;
     let lastMax = 1;
+    let ticked = false;
     let deadline = performance.now();
     const ctx: RunContext = {
       nodeId: id,
@@ -206,6 +218,7 @@ export async function executePrompt(env: ExecEnv, item: QueueItem, historyPrompt
         await control.sleep(Math.max(0, deadline - performance.now()));
         lastValue = value;
         lastMax = max;
+        ticked = true;
         progress.set(id, nodeState(id, value, max, 'running'));
         let jpeg: Buffer | null = null;
         const targets = env.previews() && preview ? hub.previewTargets(sid) : { metadata: [], plain: [] };
@@ -251,7 +264,7 @@ export async function executePrompt(env: ExecEnv, item: QueueItem, historyPrompt
         uiOutputs.set(id, result.ui);
         if (sid !== null) hub.send(sid, 'executed', { node: id, display_node: id, output: result.ui, prompt_id: promptId });
       }
-      progress.set(id, nodeState(id, lastValue, lastMax, 'finished'));
+      progress.set(id, nodeState(id, lastValue, lastMax, 'finished', !ticked));
       sendProgressState();
       list.complete(id);
     } catch (ex) {

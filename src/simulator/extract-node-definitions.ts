@@ -9,7 +9,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseOrdered, keysOf } from './ordered-json.ts';
+import { parseOrdered, keysOf, pyJson } from './ordered-json.ts';
 
 export const SIMULATED_NODES = [
   'CheckpointLoaderSimple',
@@ -43,14 +43,13 @@ function main(): void {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const text = readFileSync(root + 'test/fixtures/comfyui-0.3.64-object_info.json', 'utf8');
   const all = parseOrdered(text) as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const name of keysOf(all)) if (SIMULATED_NODES.includes(name)) out[name] = all[name];
-  const missing = SIMULATED_NODES.filter((n) => !(n in out));
+  const names = keysOf(all).filter((name) => SIMULATED_NODES.includes(name));
+  const missing = SIMULATED_NODES.filter((n) => !names.includes(n));
   if (missing.length) throw new Error(`not in the dump: ${missing.join(', ')}`);
-  // JSON.stringify cannot print 2^64-1 exactly; restore the literal the server sends.
-  const json = JSON.stringify(out, null, 1).replaceAll('18446744073709552000', '18446744073709551615');
-  writeFileSync(root + 'src/simulator/node-definitions.json', json + '\n');
-  console.log(`wrote ${Object.keys(out).length} node definitions`);
+  // One node per line, printed by pyJson: it keeps 2^64-1 exact and Python's floats as floats ("8.0").
+  const lines = names.map((name) => ` ${JSON.stringify(name)}: ${pyJson(all[name])}`);
+  writeFileSync(root + 'src/simulator/node-definitions.json', `{\n${lines.join(',\n')}\n}\n`);
+  console.log(`wrote ${names.length} node definitions`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

@@ -6,11 +6,38 @@
  *   and node errors in prompt order). The order is kept in a hidden symbol property; keysOf() reads it.
  * - pyJson writes like Python's json.dumps defaults: ", " and ": " separators, non-ASCII escaped, and the
  *   unsigned 64-bit seed maximum printed exactly (18446744073709551615), as the real server does.
+ * - Python tells 8 from 8.0 and prints each as it holds it; JavaScript cannot. parseOrdered remembers which
+ *   members were written as floats (a hidden set per object/array), cloneOrdered copies that, markFloat()
+ *   sets it for values built in code, and pyJson prints those members as Python floats ("8.0", "1e-05").
  */
+import { pyFloat } from './py-format.ts';
 
 const ORDER = Symbol('keyOrder');
+const FLOATS = Symbol('floatMembers');
 
-type Obj = Record<string, unknown> & { [ORDER]?: string[] };
+type Obj = Record<string, unknown> & { [ORDER]?: string[]; [FLOATS]?: Set<string> };
+
+function floatSet(container: object, create: boolean): Set<string> | undefined {
+  const c = container as Obj;
+  if (!c[FLOATS] && create) Object.defineProperty(c, FLOATS, { value: new Set<string>(), enumerable: false, writable: true });
+  return c[FLOATS];
+}
+
+/** Say whether member `key` (an object key or array index) of `container` holds a Python float. */
+export function markFloat(container: object, key: string | number, isFloat = true): void {
+  if (isFloat) floatSet(container, true)!.add(String(key));
+  else floatSet(container, false)?.delete(String(key));
+}
+
+/** True when member `key` of `container` is held as a Python float. */
+export function isFloatMember(container: object, key: string | number): boolean {
+  return floatSet(container, false)?.has(String(key)) ?? false;
+}
+
+function copyFloatMarks(from: object, to: object): void {
+  const marks = floatSet(from, false);
+  if (marks && marks.size > 0) for (const k of marks) markFloat(to, k);
+}
 
 export function keysOf(obj: object): string[] {
   const order = (obj as Obj)[ORDER];
@@ -49,9 +76,15 @@ export function setOrdered(obj: Record<string, unknown>, key: string, value: unk
 
 /** Deep copy keeping key order. */
 export function cloneOrdered<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v) => cloneOrdered(v)) as T;
+  if (Array.isArray(value)) {
+    const out = value.map((v) => cloneOrdered(v));
+    copyFloatMarks(value, out);
+    return out as T;
+  }
   if (value !== null && typeof value === 'object') {
-    return orderedObject(keysOf(value).map((k) => [k, cloneOrdered((value as Record<string, unknown>)[k])])) as T;
+    const out = orderedObject(keysOf(value).map((k) => [k, cloneOrdered((value as Record<string, unknown>)[k])]));
+    copyFloatMarks(value, out);
+    return out as T;
   }
   return value;
 }
@@ -100,7 +133,10 @@ export function parseOrdered(text: string): unknown {
     return text.slice(start, j);
   };
   const numberRe = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  /** Whether the number just parsed was written as a float (Python's json makes those floats). */
+  let lastFloat = false;
   const parseValue = (depth: number): unknown => {
+    lastFloat = false;
     if (depth > 5000) fail('Too deeply nested');
     ws();
     if (i >= n) fail('Unexpected end of JSON input');
@@ -108,6 +144,7 @@ export function parseOrdered(text: string): unknown {
     if (c === '{') {
       i++;
       const entries: Array<[string, unknown]> = [];
+      const floatKeys: string[] = [];
       ws();
       if (text[i] === '}') {
         i++;
@@ -120,7 +157,9 @@ export function parseOrdered(text: string): unknown {
         ws();
         if (text[i] !== ':') fail("Expected ':'");
         i++;
-        entries.push([key, parseValue(depth + 1)]);
+        const v = parseValue(depth + 1);
+        entries.push([key, v]);
+        if (typeof v === 'number' && lastFloat) floatKeys.push(key);
         ws();
         if (text[i] === ',') {
           i++;
@@ -128,7 +167,9 @@ export function parseOrdered(text: string): unknown {
         }
         if (text[i] === '}') {
           i++;
-          return orderedObject(entries);
+          const o = orderedObject(entries);
+          for (const k of floatKeys) markFloat(o, k);
+          return o;
         }
         fail("Expected ',' or '}'");
       }
@@ -142,7 +183,9 @@ export function parseOrdered(text: string): unknown {
         return arr;
       }
       for (;;) {
-        arr.push(parseValue(depth + 1));
+        const v = parseValue(depth + 1);
+        if (typeof v === 'number' && lastFloat) markFloat(arr, arr.length);
+        arr.push(v);
         ws();
         if (text[i] === ',') {
           i++;
@@ -185,6 +228,7 @@ export function parseOrdered(text: string): unknown {
     const m = numberRe.exec(text);
     if (!m) fail('Unexpected token');
     i += m![0].length;
+    lastFloat = /[.eE]/.test(m![0]);
     return Number(m![0]);
   };
   const v = parseValue(0);
@@ -212,10 +256,11 @@ function escapeString(s: string): string {
   return out + '"';
 }
 
-function numberText(v: number): string {
+function numberText(v: number, isFloat = false): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return 'Infinity';
   if (v === -Infinity) return '-Infinity';
+  if (isFloat) return pyFloat(v);
   if (v === U64_MAX_AS_DOUBLE) return '18446744073709551615';
   return String(v);
 }
@@ -233,14 +278,16 @@ export function pyJson(value: unknown): string {
     case 'bigint':
       return value.toString();
     case 'object': {
-      if (Array.isArray(value)) return '[' + value.map((v) => pyJson(v)).join(', ') + ']';
+      const floats = floatSet(value, false);
+      const member = (v: unknown, k: string) => (typeof v === 'number' && floats?.has(k) ? numberText(v, true) : pyJson(v));
+      if (Array.isArray(value)) return '[' + value.map((v, k) => member(v, String(k))).join(', ') + ']';
       if (Buffer.isBuffer(value)) return 'null';
       const keys = keysOf(value);
       const parts: string[] = [];
       for (const k of keys) {
         const v = (value as Record<string, unknown>)[k];
         if (v === undefined || typeof v === 'function') continue;
-        parts.push(escapeString(k) + ': ' + pyJson(v));
+        parts.push(escapeString(k) + ': ' + member(v, k));
       }
       return '{' + parts.join(', ') + '}';
     }

@@ -2,7 +2,7 @@
  * POST /prompt validation, following ComfyUI 0.3.64's validate_prompt / validate_inputs:
  * only nodes reachable from output nodes are checked; errors and 400/200 bodies have the real shapes.
  */
-import { keysOf } from './ordered-json.ts';
+import { isFloatMember, keysOf, markFloat } from './ordered-json.ts';
 import {
   PyError,
   pyFloat,
@@ -34,9 +34,6 @@ export interface ValidationResult {
   outputs: string[];
   nodeErrors: Record<string, NodeErrors>;
 }
-
-/** FLOAT inputs whose min/max the real definition declares as Python ints. */
-const INT_LIMITS_ON_FLOAT = new Set(['LatentBlend.blend_factor']);
 
 /** Nodes with a VALIDATE_INPUTS(image) custom validator: these inputs skip min/max/combo checks. */
 const CUSTOM_VALIDATED: Record<string, string[]> = { LoadImage: ['image'], LoadImageMask: ['image'] };
@@ -252,10 +249,12 @@ export async function validatePrompt(
           if (inputType === 'INT') {
             val = pyToInt(val);
             inputs[x] = val;
+            markFloat(inputs, x, false);
           }
           if (inputType === 'FLOAT') {
             val = pyToFloat(val);
             inputs[x] = val;
+            markFloat(inputs, x); // the queued prompt (and /history, /queue) now hold a Python float
             isFloat = true;
           }
           if (inputType === 'STRING') {
@@ -277,24 +276,32 @@ export async function validatePrompt(
           continue;
         }
         if (!validateFnInputs.includes(x)) {
-          const limitIsFloat = isFloat && !INT_LIMITS_ON_FLOAT.has(`${classType}.${x}`);
           const fmtVal = (v: unknown) => (typeof v === 'number' ? (isFloat ? pyFloat(v) : Number.isInteger(v) ? pyInt(v) : pyFloat(v)) : pyStr(v));
-          const fmtLimit = (v: unknown) => (typeof v === 'number' ? (limitIsFloat ? pyFloat(v) : Number.isInteger(v) ? pyInt(v) : pyFloat(v)) : pyStr(v));
+          // A limit prints as the definition holds it: LatentBlend's FLOAT blend_factor has int limits 0 and 1.
+          const fmtLimit = (k: 'min' | 'max') => {
+            const v = extra[k];
+            return typeof v === 'number' ? (isFloatMember(extra, k) ? pyFloat(v) : Number.isInteger(v) ? pyInt(v) : pyFloat(v)) : pyStr(v);
+          };
+          const receivedInfo = () => {
+            const info: Record<string, unknown> = { input_name: x, input_config: inputConfig, received_value: val };
+            if (isFloat) markFloat(info, 'received_value');
+            return info;
+          };
           if ('min' in extra && typeof val === 'number' && val < (extra.min as number)) {
             errors.push({
               type: 'value_smaller_than_min',
-              message: `Value ${fmtVal(val)} smaller than min of ${fmtLimit(extra.min)}`,
+              message: `Value ${fmtVal(val)} smaller than min of ${fmtLimit('min')}`,
               details: x,
-              extra_info: { input_name: x, input_config: inputConfig, received_value: val },
+              extra_info: receivedInfo(),
             });
             continue;
           }
           if ('max' in extra && typeof val === 'number' && val > (extra.max as number)) {
             errors.push({
               type: 'value_bigger_than_max',
-              message: `Value ${fmtVal(val)} bigger than max of ${fmtLimit(extra.max)}`,
+              message: `Value ${fmtVal(val)} bigger than max of ${fmtLimit('max')}`,
               details: x,
-              extra_info: { input_name: x, input_config: inputConfig, received_value: val },
+              extra_info: receivedInfo(),
             });
             continue;
           }
