@@ -124,7 +124,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   }
   const client: WebClient = app.client;
 
-  const fileHosts = opts.fileHosts ?? (config.apiUrl ? [new URL(config.apiUrl).hostname] : []);
+  const fileHosts = opts.fileHosts ?? defaultFileHosts(config.apiUrl);
   const maxDownloadBytes = opts.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD;
   const delivery = new SlackDelivery(easel, client, {
     progressIntervalMs: opts.progressIntervalMs ?? 1500,
@@ -524,6 +524,18 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       await app.stop().catch(() => {});
     },
   };
+}
+
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1', '[::1]'];
+
+/**
+ * Hosts besides files.slack.com that url_private may point to: none against real Slack; with a custom
+ * API address (a local or test Slack), its host, and every loopback name when that host is loopback.
+ */
+export function defaultFileHosts(apiUrl: string | undefined): string[] {
+  if (!apiUrl) return [];
+  const host = new URL(apiUrl).hostname.toLowerCase();
+  return LOOPBACK.includes(host) ? [...LOOPBACK] : [host];
 }
 
 function errorMessage(err: unknown): string {

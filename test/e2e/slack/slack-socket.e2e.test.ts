@@ -358,6 +358,15 @@ describe('Slack in Socket Mode', () => {
     expect(h.app.simulator!.submittedPromptIds().length - submittedBefore).toBeLessThanOrEqual(1);
   });
 
+  it('when the trigger_id has expired (3 s) it tells the user to run the command again, through Slack', async () => {
+    const before = h.fake.calls.filter((c) => c.method === 'views.open').length;
+    const ack = await h.fake.slashCommand({ command: '/restyle', text: 'late', triggerAgeMs: 3_500 });
+    expect(ack.status).toBe(200);
+    const note = await h.fake.waitFor(() => h.fake.ephemerals.find((e) => /run the command again/.test(e.text)), 'the explanation');
+    expect(note.user).toBe(ALICE);
+    expect(h.fake.calls.filter((c) => c.method === 'views.open').slice(before).map((c) => c.error)).toEqual(['expired_trigger_id']);
+  });
+
   it('refuses a modal submission without an image, next to the field', async () => {
     await h.fake.slashCommand({ command: '/upscale' });
     const view = await h.fake.waitFor(() => h.fake.openViews()[0], 'the modal');

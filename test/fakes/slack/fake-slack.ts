@@ -287,10 +287,14 @@ export class FakeSlack {
     return msg;
   }
 
-  async slashCommand(opts: { command: string; text?: string; user?: string; channel?: string }): Promise<Delivery & { triggerId: string }> {
+  /**
+   * A user runs a slash command. `triggerAgeMs`: the trigger_id was issued that long ago (Slack's
+   * delivery was slow), so it may already be past its 3 s life when the app uses it.
+   */
+  async slashCommand(opts: { command: string; text?: string; user?: string; channel?: string; triggerAgeMs?: number }): Promise<Delivery & { triggerId: string }> {
     const user = opts.user ?? 'U0USER001';
     const channel = opts.channel ?? 'C0CHAN001';
-    const triggerId = this.newTrigger(user);
+    const triggerId = this.newTrigger(user, opts.triggerAgeMs);
     const body: Record<string, string> = {
       token: 'verification-token',
       team_id: TEAM_ID,
@@ -1051,9 +1055,9 @@ export class FakeSlack {
   private readonly triggerUsers = new Map<string, string>();
 
   /** A trigger_id as Slack issues with an interaction (valid 3 s, single use). */
-  newTrigger(user?: string): string {
+  newTrigger(user?: string, ageMs = 0): string {
     const id = `${this.nextId()}.${Date.now()}.${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    this.triggers.set(id, { at: this.clock.now(), used: false });
+    this.triggers.set(id, { at: this.clock.now() - ageMs, used: false });
     if (user) this.triggerUsers.set(id, user);
     return id;
   }

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadSlackFile, isImageFile, SIGN_IN_PAGE_MESSAGE } from '../../../src/bot/slack/slack-files.ts';
+import { defaultFileHosts } from '../../../src/bot/slack/slack-bot.ts';
 import { FakeSlack } from '../../fakes/slack/fake-slack.ts';
 
 let fake: FakeSlack;
@@ -75,6 +76,12 @@ describe('downloadSlackFile', () => {
     await expect(downloadSlackFile({ ...file(), size: 5000 }, opts())).rejects.toMatchObject({ code: 'image_too_large' });
     const big = fake.userFile({ name: 'big.png', mimetype: 'image/png', data: Buffer.alloc(4096, 1) });
     await expect(downloadSlackFile({ ...big, size: undefined }, opts())).rejects.toMatchObject({ code: 'image_too_large' });
+  });
+
+  it('trusts no extra file host against real Slack; a local Slack (custom API address) adds its host, or all loopback names', () => {
+    expect(defaultFileHosts(undefined)).toEqual([]);
+    expect(defaultFileHosts('https://slack.internal.example/api/')).toEqual(['slack.internal.example']);
+    expect(defaultFileHosts('http://127.0.0.1:4000/api/')).toEqual(expect.arrayContaining(['127.0.0.1', 'localhost', '[::1]']));
   });
 
   it('tells images from other files', () => {
