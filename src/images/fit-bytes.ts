@@ -71,12 +71,26 @@ export async function encodeToFit(image: Buffer, maxBytes: number, opts: { prefe
   });
 }
 
+/** Raw pixels (a composed gallery or strip) as a lossless PNG. */
+export function encodeRawPng(raw: RawImage): Promise<Buffer> {
+  return fromRaw(raw).png({ compressionLevel: 2, adaptiveFiltering: true }).toBuffer();
+}
+
+/**
+ * A composed preview (gallery, strip) encoded for a chat upload under maxBytes in one step (no PNG
+ * round trip). With the default 'fast' strategy it is a 4:4:4 q90 JPEG when that fits: several times
+ * cheaper to make than a PNG of photographic content; pass strategy 'lossless-first' to prefer PNG.
+ */
+export function encodePreviewToFit(raw: RawImage, maxBytes: number, opts: RawFitOptions = {}): Promise<FittedImage> {
+  return encodeRawToFit(raw, maxBytes, { strategy: opts.strategy ?? 'fast' });
+}
+
 /** Encode raw pixels under maxBytes (same guarantees as encodeToFit). */
 export async function encodeRawToFit(raw: RawImage, maxBytes: number, opts: RawFitOptions = {}): Promise<FittedImage> {
   if (!(maxBytes > 0)) throw new Error(`encodeRawToFit: maxBytes must be positive, got ${maxBytes}`);
   const fast = opts.strategy === 'fast';
   if (!fast) {
-    const png = await fromRaw(raw).png({ compressionLevel: 2, adaptiveFiltering: true }).toBuffer();
+    const png = await encodeRawPng(raw);
     if (png.length <= maxBytes) return { data: png, mime: 'image/png', ext: 'png' };
   }
   return fitDecoded(raw, maxBytes, { tryPng: false, fastJpeg: fast });

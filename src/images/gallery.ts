@@ -2,10 +2,10 @@
  * The result gallery: 1 image alone, 2 side by side, 3-4 as 2 × 2, 5-6 as 3 × 2, 7-9 as 3 × 3, each
  * tile badged 1..N (or with the given labels) so "V2" / "U3" buttons obviously match a picture.
  */
-import sharp, { type OverlayOptions } from 'sharp';
+import type { OverlayOptions } from 'sharp';
 import { badgeSvg, clampLabel } from './label-svg.ts';
-import { encodeRawToFit, type FittedImage, type RawFitOptions, type RawImage } from './fit-bytes.ts';
-import { blit, createCanvas, imageSizes, tileFor } from './tiles.ts';
+import { encodePreviewToFit, encodeRawPng, type FittedImage, type RawFitOptions, type RawImage } from './fit-bytes.ts';
+import { blit, createCanvas, finishCanvas, imageSizes, tileFor } from './tiles.ts';
 
 export interface GalleryOptions {
   /** Neither side of the gallery exceeds this (default 2560). Tiles are never upscaled. */
@@ -30,25 +30,17 @@ export function galleryGrid(count: number): { cols: number; rows: number } {
 
 /** The gallery as a PNG (lossless). */
 export async function composeGallery(images: Buffer[], labels: string[], opts: GalleryOptions = {}): Promise<Buffer> {
-  const raw = await composeGalleryRaw(images, labels, opts);
-  return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } })
-    .png({ compressionLevel: 2, adaptiveFiltering: true })
-    .toBuffer();
+  return encodeRawPng(await composeGalleryRaw(images, labels, opts));
 }
 
-/**
- * The gallery encoded for a chat upload under maxBytes in one step (no PNG round trip). With the
- * default 'fast' strategy it is a 4:4:4 q90 JPEG when that fits: a preview several times cheaper
- * to make than a PNG of photographic content; pass strategy 'lossless-first' to prefer PNG.
- */
+/** The gallery encoded for a chat upload under maxBytes in one step (see encodePreviewToFit). */
 export async function composeGalleryFitted(
   images: Buffer[],
   labels: string[],
   maxBytes: number,
   opts: GalleryOptions & RawFitOptions = {},
 ): Promise<FittedImage> {
-  const raw = await composeGalleryRaw(images, labels, opts);
-  return encodeRawToFit(raw, maxBytes, { strategy: opts.strategy ?? 'fast' });
+  return encodePreviewToFit(await composeGalleryRaw(images, labels, opts), maxBytes, opts);
 }
 
 export async function composeGalleryRaw(images: Buffer[], labels: string[], opts: GalleryOptions = {}): Promise<RawImage> {
@@ -86,10 +78,5 @@ export async function composeGalleryRaw(images: Buffer[], labels: string[], opts
     overlays.push({ input: badge, left: left + margin, top: top + margin });
   });
 
-  return sharp(canvas.data, { raw: { width, height, channels: 3 } })
-    .composite(overlays)
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true })
-    .then(({ data, info }) => ({ data, width: info.width, height: info.height, channels: 3 as const }));
+  return finishCanvas(canvas, overlays);
 }

@@ -2,10 +2,10 @@
  * The denoise ladder strip: the same seed at several strengths in one row, each captioned underneath
  * ("denoise 0.30", "denoise 0.45", ...), so the effect of strength can be read left to right.
  */
-import sharp, { type OverlayOptions } from 'sharp';
+import type { OverlayOptions } from 'sharp';
 import { CHAR_WIDTH, captionSvg, clampLabel, type Caption } from './label-svg.ts';
-import { encodeRawToFit, type FittedImage, type RawFitOptions, type RawImage } from './fit-bytes.ts';
-import { blit, createCanvas, imageSizes, tileFor } from './tiles.ts';
+import { encodePreviewToFit, encodeRawPng, type FittedImage, type RawFitOptions, type RawImage } from './fit-bytes.ts';
+import { blit, createCanvas, finishCanvas, imageSizes, tileFor } from './tiles.ts';
 
 export interface StripOptions {
   /** Total width limit (default 3072). */
@@ -21,25 +21,17 @@ const BACKGROUND = '#1e1f22';
 
 /** The strip as a PNG (lossless). */
 export async function composeStrip(images: Buffer[], labels: string[], opts: StripOptions = {}): Promise<Buffer> {
-  const raw = await composeStripRaw(images, labels, opts);
-  return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } })
-    .png({ compressionLevel: 2, adaptiveFiltering: true })
-    .toBuffer();
+  return encodeRawPng(await composeStripRaw(images, labels, opts));
 }
 
-/**
- * The strip encoded for a chat upload under maxBytes in one step (no PNG round trip). With the
- * default 'fast' strategy it is a 4:4:4 q90 JPEG when that fits: a preview several times cheaper
- * to make than a PNG of photographic content; pass strategy 'lossless-first' to prefer PNG.
- */
+/** The strip encoded for a chat upload under maxBytes in one step (see encodePreviewToFit). */
 export async function composeStripFitted(
   images: Buffer[],
   labels: string[],
   maxBytes: number,
   opts: StripOptions & RawFitOptions = {},
 ): Promise<FittedImage> {
-  const raw = await composeStripRaw(images, labels, opts);
-  return encodeRawToFit(raw, maxBytes, { strategy: opts.strategy ?? 'fast' });
+  return encodePreviewToFit(await composeStripRaw(images, labels, opts), maxBytes, opts);
 }
 
 export async function composeStripRaw(images: Buffer[], labels: string[], opts: StripOptions = {}): Promise<RawImage> {
@@ -76,10 +68,5 @@ export async function composeStripRaw(images: Buffer[], labels: string[], opts: 
 
   // One caption overlay covering just the label band under the images.
   const overlays: OverlayOptions[] = captions.length ? [{ input: captionSvg(width, band, captions), left: 0, top: gap + cellH }] : [];
-  return sharp(canvas.data, { raw: { width, height, channels: 3 } })
-    .composite(overlays)
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true })
-    .then(({ data, info }) => ({ data, width: info.width, height: info.height, channels: 3 as const }));
+  return finishCanvas(canvas, overlays);
 }

@@ -3,7 +3,8 @@
  * into its cell, and copy the pixels into one raw RGB canvas. Copying rows in JS is far cheaper than
  * letting libvips composite several full-size layers; only the small label overlays are composited.
  */
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
+import type { RawImage } from './fit-bytes.ts';
 
 export interface Tile {
   data: Buffer;
@@ -71,4 +72,14 @@ export function blit(canvas: Canvas, tile: Tile, left: number, top: number): voi
   for (let y = 0; y < tile.height; y++) {
     tile.data.copy(canvas.data, ((top + y) * canvas.width + left) * 3, y * rowBytes, (y + 1) * rowBytes);
   }
+}
+
+/** The canvas with the (small) label overlays drawn on it, as raw RGB pixels ready to encode. */
+export async function finishCanvas(canvas: Canvas, overlays: OverlayOptions[]): Promise<RawImage> {
+  const { data, info } = await sharp(canvas.data, { raw: { width: canvas.width, height: canvas.height, channels: 3 } })
+    .composite(overlays)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 };
 }
