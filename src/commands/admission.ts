@@ -62,13 +62,23 @@ export function checkCommandAllowed(command: CommandName, actor: Actor, policy: 
     throw new UserError('not_allowed', `/${command} needs one of these roles: ${rule.roles.join(', ')}.`);
 }
 
+/**
+ * The text as the blocked-word check reads it: compatibility forms folded (fullwidth "ｇｏｒｅ" and
+ * ligatures become plain letters) and invisible format characters removed (zero-width spaces and
+ * joiners, soft hyphens), so neither hides a blocked word. The prompt itself is never changed.
+ */
+export function textForMatching(text: string): string {
+  return text.normalize('NFKC').replace(/\p{Cf}/gu, '');
+}
+
 /** Throws UserError('blocked_prompt') when prompt or negative has a blocked word or matches a blocked pattern. */
 export function checkPrompt(params: ResolvedParams, policy: PolicyConfig): void {
   for (const field of TEXT_FIELDS) {
-    const text = params[field];
-    if (typeof text !== 'string' || !text) continue;
+    const raw = params[field];
+    if (typeof raw !== 'string' || !raw) continue;
+    const text = textForMatching(raw);
     for (const word of policy.blockedWords ?? []) {
-      if (word.trim() && wholeWordPattern(word).test(text))
+      if (word.trim() && wholeWordPattern(textForMatching(word)).test(text))
         throw new UserError('blocked_prompt', `Your ${field === 'prompt' ? 'prompt' : 'negative prompt'} contains a blocked word ("${word.trim()}"). Please rephrase it.`);
     }
     for (const p of policy.blockedPatterns ?? []) {

@@ -58,6 +58,17 @@ describe('admit', () => {
     expect(() => admit('restyle', { ...params, prompt: 'a badword' }, actor, p)).not.toThrow();
   });
 
+  it('blocked words hidden with zero-width characters, soft hyphens or fullwidth letters are still found', () => {
+    const p = policy({ blockedWords: ['gore'], blockedPatterns: ['nud(e|ity)'] });
+    for (const prompt of ['go\u200bre', 'g\u00adore', '\uff27\uff2f\uff32\uff25 scene', 'a go\u200dre\u2060 scene']) {
+      expect(refusal(() => admit('restyle', { ...params, prompt }, actor, p)).code, JSON.stringify(prompt)).toBe('blocked_prompt');
+    }
+    expect(refusal(() => admit('restyle', { ...params, prompt: 'nu\u200bdity' }, actor, p)).code).toBe('blocked_prompt');
+    // the admitted prompt is passed on unchanged, and ordinary accented or CJK text is not affected
+    const ok = admit('restyle', { ...params, prompt: 'café ｓｔｙｌｅ, 港の夜景' }, actor, p);
+    expect(ok.params.prompt).toBe('café ｓｔｙｌｅ, 港の夜景');
+  });
+
   it('blocked patterns: regular expressions, case-insensitive', () => {
     const p = policy({ blockedPatterns: ['nud(e|ity)', '\\bcelebrit(y|ies)\\b'] });
     expect(refusal(() => admit('restyle', { ...params, prompt: 'NUDITY' }, actor, p))).toEqual({
