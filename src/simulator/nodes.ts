@@ -116,7 +116,8 @@ async function scaleImageItems(
   method: string,
   crop: string,
 ): Promise<Buffer[]> {
-  return Promise.all(items.map((b) => commonUpscale(b, w, h, channels, nw, nh, method, crop)));
+  const to = { width: nw, height: nh };
+  return Promise.all(items.map((data) => commonUpscale({ data, width: w, height: h, channels }, to, method, crop)));
 }
 
 function tiledSteps(width: number, height: number, tileX: number, tileY: number, overlap: number): number {
@@ -159,7 +160,21 @@ function cropToMultipleOf8(img: ImageBatch): Latent {
 async function maskFor(l: Latent): Promise<Buffer[] | null> {
   const m = l.noiseMask;
   if (!m) return null;
-  return Promise.all(m.items.map((b) => resizeRaw(b, m.width, m.height, 1, l.width, l.height, 'linear')));
+  return Promise.all(m.items.map((data) => resizeRaw({ data, width: m.width, height: m.height, channels: 1 }, l, 'linear')));
+}
+
+/** The inputs KSampler and KSamplerAdvanced share (only the seed's name differs). */
+function samplerInputs(i: Inputs, seedInput: 'seed' | 'noise_seed', steps: number) {
+  return {
+    seed: num(i, seedInput),
+    steps,
+    cfg: num(i, 'cfg', 8),
+    samplerName: str(i, 'sampler_name'),
+    scheduler: str(i, 'scheduler'),
+    positive: i.positive as ConditioningValue,
+    negative: i.negative as ConditioningValue,
+    model: i.model as ModelValue,
+  };
 }
 
 async function sample(
@@ -203,8 +218,8 @@ async function sample(
   const ensurePreview = async () => {
     if (prevIn) return;
     [prevIn, prevOut] = await Promise.all([
-      resizeRaw(l.items[0], l.width, l.height, 3, pw, ph, 'linear'),
-      resizeRaw(items[0], l.width, l.height, 3, pw, ph, 'linear'),
+      resizeRaw({ data: l.items[0], width: l.width, height: l.height, channels: 3 }, { width: pw, height: ph }, 'linear'),
+      resizeRaw({ data: items[0], width: l.width, height: l.height, channels: 3 }, { width: pw, height: ph }, 'linear'),
     ]);
   };
   const stepMs = ctx.stepMs();
@@ -356,14 +371,7 @@ export const NODE_IMPLS: Record<string, NodeFn> = {
     const steps = num(i, 'steps', 20);
     const denoise = num(i, 'denoise', 1);
     return sample(ctx, latent(i, 'latent_image'), {
-      seed: num(i, 'seed'),
-      steps,
-      cfg: num(i, 'cfg', 8),
-      samplerName: str(i, 'sampler_name'),
-      scheduler: str(i, 'scheduler'),
-      positive: i.positive as ConditioningValue,
-      negative: i.negative as ConditioningValue,
-      model: i.model as ModelValue,
+      ...samplerInputs(i, 'seed', steps),
       strength: Math.min(1, Math.max(0, denoise)),
       ticks: denoise <= 0 ? 0 : steps,
     });
@@ -375,14 +383,7 @@ export const NODE_IMPLS: Record<string, NodeFn> = {
     const end = Math.min(num(i, 'end_at_step', 10000), steps);
     const ticks = Math.max(0, end - start);
     return sample(ctx, latent(i, 'latent_image'), {
-      seed: num(i, 'noise_seed'),
-      steps,
-      cfg: num(i, 'cfg', 8),
-      samplerName: str(i, 'sampler_name'),
-      scheduler: str(i, 'scheduler'),
-      positive: i.positive as ConditioningValue,
-      negative: i.negative as ConditioningValue,
-      model: i.model as ModelValue,
+      ...samplerInputs(i, 'noise_seed', steps),
       strength: steps > 0 ? ticks / steps : 0,
       ticks,
     });

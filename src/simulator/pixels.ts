@@ -46,18 +46,24 @@ export function kernelFor(method: string): Kernel {
   }
 }
 
-export async function resizeRaw(
-  buf: Buffer,
-  width: number,
-  height: number,
-  channels: 1 | 3,
-  newWidth: number,
-  newHeight: number,
-  kernel: Kernel = 'cubic',
-): Promise<Buffer> {
-  if (width === newWidth && height === newHeight) return buf;
-  const out = await sharp(buf, { raw: { width, height, channels } })
-    .resize(newWidth, newHeight, { kernel, fit: 'fill' })
+/** Raw interleaved pixels (1 = gray/mask, 3 = RGB) and their size. */
+export interface Raster {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+export async function resizeRaw(src: Raster, to: Size, kernel: Kernel = 'cubic'): Promise<Buffer> {
+  const { data, width, height, channels } = src;
+  if (width === to.width && height === to.height) return data;
+  const out = await sharp(data, { raw: { width, height, channels } })
+    .resize(to.width, to.height, { kernel, fit: 'fill' })
     .raw()
     .toBuffer({ resolveWithObject: true });
   return toChannels(out.data, out.info.channels, channels);
@@ -92,33 +98,23 @@ export function cropRaw(
 }
 
 /** comfy.utils.common_upscale: optional center crop to the target aspect, then resize. */
-export async function commonUpscale(
-  buf: Buffer,
-  width: number,
-  height: number,
-  channels: 1 | 3,
-  newWidth: number,
-  newHeight: number,
-  method: string,
-  crop: string,
-): Promise<Buffer> {
-  let src = buf;
-  let w = width;
-  let h = height;
+export async function commonUpscale(src: Raster, to: Size, method: string, crop: string): Promise<Buffer> {
+  let { data, width: w, height: h } = src;
+  const { channels } = src;
   if (crop === 'center') {
     const oldAspect = w / h;
-    const newAspect = newWidth / newHeight;
+    const newAspect = to.width / to.height;
     let x = 0;
     let y = 0;
     if (oldAspect > newAspect) x = Math.round((w - w * (newAspect / oldAspect)) / 2);
     else if (oldAspect < newAspect) y = Math.round((h - h * (oldAspect / newAspect)) / 2);
     if (x > 0 || y > 0) {
-      src = cropRaw(buf, w, channels, x, y, w - 2 * x, h - 2 * y);
+      data = cropRaw(data, w, channels, x, y, w - 2 * x, h - 2 * y);
       w -= 2 * x;
       h -= 2 * y;
     }
   }
-  return resizeRaw(src, w, h, channels, newWidth, newHeight, kernelFor(method));
+  return resizeRaw({ data, width: w, height: h, channels }, to, kernelFor(method));
 }
 
 /** out = a*(1-t) + b*t, per byte. */
