@@ -5,16 +5,23 @@
 # ---- dependencies: production packages only, native modules built here ----
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
-# better-sqlite3 falls back to compiling when no prebuilt binary matches.
+# better-sqlite3's install script (approved in package.json "allowScripts", like esbuild's) fetches a
+# prebuilt binary, or compiles one with these tools when none matches; they stay in this stage.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# Fail the build here, not at first start, if the native modules did not install.
 RUN npm ci --omit=dev --no-audit --no-fund \
+ && node -e "new (require('better-sqlite3'))(':memory:').close(); require('sharp')" \
  && npm cache clean --force
 
 # ---- runtime ----
 FROM node:20-bookworm-slim AS runtime
+# Fonts for the labels drawn on results (ladder captions, V/U numbers): sharp renders them via fontconfig.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fontconfig-config fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     EASEL_DATA_DIR=/data \
     EASEL_PLAYGROUND_HOST=0.0.0.0 \

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -36,9 +36,46 @@ describe('Dockerfile', () => {
     for (const n of names) expect(known.has(n), n).toBe(true);
   });
 
+  it('builds native modules in the build stage and gives the runtime the fonts labels need', () => {
+    const [deps, runtime] = docker.split(/^FROM /m).slice(1);
+    expect(deps).toMatch(/apt-get install[^\n]*python3 make g\+\+/);
+    // Install scripts must run (better-sqlite3 fetches or compiles its binary); the build checks it loads.
+    expect(deps).not.toMatch(/--ignore-scripts/);
+    expect(deps).toMatch(/require\('better-sqlite3'\)/);
+    expect(runtime).toMatch(/apt-get install[^\n]*fonts-dejavu-core/);
+    expect(runtime).toMatch(/apt-get install[^\n]*fontconfig-config/);
+    expect(runtime).not.toMatch(/g\+\+|python3/);
+  });
+
   it('copies only paths that exist', () => {
     for (const m of docker.matchAll(/^COPY --chown=\S+ (.+) \S+$/gm)) {
       for (const p of m[1].split(/\s+/)) expect(existsSync(path.join(PROJECT_ROOT, p)), p).toBe(true);
+    }
+  });
+});
+
+describe('production install (npm ci --omit=dev)', () => {
+  const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
+  const files = (dir: string): string[] =>
+    readdirSync(path.join(PROJECT_ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name)) : /\.(ts|mjs|js)$/.test(e.name) && !dir.includes('public') ? [path.join(dir, e.name)] : [],
+    );
+  const packagesUsed = new Map<string, string>();
+  for (const f of ['bin/easel.mjs', ...files('src')]) {
+    for (const m of read(f).matchAll(/(?:from\s+|import\(\s*)'([^'.][^']*)'/g)) {
+      if (m[1].startsWith('node:')) continue;
+      const name = m[1].startsWith('@') ? m[1].split('/').slice(0, 2).join('/') : m[1].split('/')[0];
+      packagesUsed.set(name, f);
+    }
+  }
+
+  it('holds every package the runtime code imports (none is a dev dependency)', () => {
+    expect(packagesUsed.get('tsx')).toBe('bin/easel.mjs');
+    expect(packagesUsed.size).toBeGreaterThan(8);
+    for (const [name, file] of packagesUsed) {
+      const entry = lock.packages[`node_modules/${name}`];
+      expect(entry, `${name} (imported by ${file}) is not in package-lock.json`).toBeDefined();
+      expect(entry.dev ?? false, `${name} (imported by ${file}) is dev-only: the image would not have it`).toBe(false);
     }
   });
 });
