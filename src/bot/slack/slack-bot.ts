@@ -184,11 +184,31 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     return posted.ts!;
   };
 
+  /**
+   * Slack sometimes sends a file without its links (`file_access: "check_file_info"`, e.g. in shared
+   * channels or events): ask files.info for them.
+   */
+  const withDownloadLink = async (f: SlackFileRef): Promise<SlackFileRef> => {
+    if (f.url_private_download || f.url_private || !f.id) return f;
+    try {
+      const res = await client.files.info({ file: f.id });
+      return { ...f, ...(res.file as SlackFileRef) };
+    } catch (err) {
+      warn('files.info failed', err);
+      return f;
+    }
+  };
+
+  /** Files as listed on a message or event, with the ones Slack sent without details filled in. */
+  const completeFiles = (list: SlackFileRef[]): Promise<SlackFileRef[]> => Promise.all(list.map(withDownloadLink));
+
   const startJob = async (req: StartRequest): Promise<JobRecord | undefined> => {
     let job: JobRecord | undefined;
     try {
       const images = [];
-      for (const f of req.files) images.push(await downloadSlackFile(f, { botToken, extraHosts: fileHosts, maxBytes: maxDownloadBytes }));
+      for (const f of req.files) {
+        images.push(await downloadSlackFile(await withDownloadLink(f), { botToken, extraHosts: fileHosts, maxBytes: maxDownloadBytes }));
+      }
       job = await easel.submit({ command: req.command, options: req.options, images, actor: req.actor });
       const threadTs = req.threadTs ?? (await postRequest(req.channel, job, req.options));
       await delivery.track(job, { channel: req.channel, threadTs });
@@ -267,7 +287,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     await ack();
     if (!deliveries.claim(`sc:${shortcut.trigger_id}`)) return;
     const message = shortcut.message as { ts: string; thread_ts?: string; files?: SlackFileRef[] };
-    const image = (message.files ?? []).find(isImageFile);
+    const image = (await completeFiles(message.files ?? [])).find(isImageFile);
     const channel = shortcut.channel.id;
     if (!image) {
       await tellUser(channel, shortcut.user.id, message.thread_ts, 'That message has no image. Use the shortcut on a message with a picture.', false, shortcut.response_url);
@@ -278,7 +298,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       command: spec.name,
       channelId: channel,
       threadTs: message.thread_ts ?? message.ts,
-      messageImage: { url: image.url_private_download ?? image.url_private ?? '', name: image.name ?? 'image' },
+      messageImage: { url: image.url_private_download ?? image.url_private ?? '', name: image.name ?? 'image', ...(image.id ? { id: image.id } : {}) },
       responseUrl: shortcut.response_url,
     };
     try {
@@ -329,7 +349,8 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     const files: SlackFileRef[] = [];
     spec.images.forEach((_, i) => {
       const uploaded = values.files[i];
-      const fromMessage = i === 0 && context.messageImage ? { url_private: context.messageImage.url, name: context.messageImage.name } : undefined;
+      const m = i === 0 ? context.messageImage : undefined;
+      const fromMessage = m ? { ...(m.url ? { url_private: m.url } : {}), name: m.name, ...(m.id ? { id: m.id } : {}) } : undefined;
       const file = uploaded ?? fromMessage;
       if (!file) values.errors[imageBlockId(i)] = 'Attach an image here.';
       else if (uploaded && !isImageFile(uploaded)) values.errors[imageBlockId(i)] = `${uploaded.name ?? 'That file'} is not an image.`;
@@ -401,12 +422,12 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       await tellUser(event.channel, user, threadTs, friendly(err), true);
       return;
     }
-    const files = ((event as { files?: SlackFileRef[] }).files ?? []).filter(isImageFile);
+    const files = (await completeFiles((event as { files?: SlackFileRef[] }).files ?? [])).filter(isImageFile);
     // Not enough images on the event: read the message itself (an app_mention may come without its
     // files) and, in a thread, the earlier messages of the thread.
     if (files.length < spec.images.length) {
       try {
-        const more = await threadImages(client, event.channel, event.thread_ts ?? event.ts, event.ts, spec.images.length - files.length, files);
+        const more = await threadImages(client, completeFiles, event.channel, event.thread_ts ?? event.ts, event.ts, spec.images.length - files.length, files);
         files.push(...more);
       } catch (err) {
         warn('conversations.replies failed', err);
@@ -550,14 +571,22 @@ function actorOf(user: { id: string; name?: string; username?: string }, channel
  * Images in a thread (or a lone message), newest first, from the message at `untilTs` and those before
  * it, leaving out files already in `have`. Slack lists the thread oldest first, the root included.
  */
-async function threadImages(client: WebClient, channel: string, threadTs: string, untilTs: string, count: number, have: SlackFileRef[] = []): Promise<SlackFileRef[]> {
+async function threadImages(
+  client: WebClient,
+  complete: (files: SlackFileRef[]) => Promise<SlackFileRef[]>,
+  channel: string,
+  threadTs: string,
+  untilTs: string,
+  count: number,
+  have: SlackFileRef[] = [],
+): Promise<SlackFileRef[]> {
   const res = await client.conversations.replies({ channel, ts: threadTs, limit: 200 });
   const messages = (res.messages ?? []) as Array<{ ts?: string; files?: SlackFileRef[] }>;
   const seen = new Set(have.map((f) => f.id ?? f.url_private ?? ''));
   const found: SlackFileRef[] = [];
   for (const m of [...messages].reverse()) {
     if (m.ts && Number(m.ts) > Number(untilTs)) continue;
-    for (const f of m.files ?? []) {
+    for (const f of await complete(m.files ?? [])) {
       const key = f.id ?? f.url_private ?? '';
       if (!isImageFile(f) || seen.has(key) || found.length >= count) continue;
       seen.add(key);

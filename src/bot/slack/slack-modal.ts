@@ -18,7 +18,7 @@ export interface ModalContext {
   /** Post the request and results in this thread (message shortcut, edit); a new thread otherwise. */
   threadTs?: string;
   /** Image taken from the message the shortcut was used on. */
-  messageImage?: { url: string; name: string };
+  messageImage?: { url: string; name: string; id?: string };
   /** Edit modal: the job being edited. */
   jobId?: string;
   /** The response_url of the interaction that opened the modal (errors when the bot can't post). */

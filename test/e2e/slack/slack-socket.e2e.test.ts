@@ -287,6 +287,15 @@ describe('Slack in Socket Mode', () => {
     expect(job?.inputs).toHaveLength(1);
   });
 
+  it('a mention whose files come only as ids (file_access: check_file_info) reads them with files.info', async () => {
+    const file = h.fake.userFile({ name: 'shared.png', mimetype: 'image/png', data: png });
+    const sent = await h.fake.mention({ text: '<@U0BOT0001> upscale', files: [file], filesInEvent: 'check_file_info' });
+    const card = await h.fake.waitFor(() => resultCards(h.fake, sent.message.ts)[0], 'the result', 20_000);
+    await h.bot.settled(jobIdOf(card));
+    expect((await h.app.getJob(jobIdOf(card)))?.command).toBe('upscale');
+    expect(h.fake.calls.some((c) => c.method === 'files.info' && c.args.file === file.id && c.ok)).toBe(true);
+  });
+
   it('a mention without any image, or with an unknown command, gets an answer in the thread', async () => {
     const none = await h.fake.mention({ text: '<@U0BOT0001> restyle watercolor' });
     await h.fake.waitFor(() => h.fake.thread(CHANNEL, none.message.ts).find((m) => /needs an image/.test(m.text)), 'the missing-image reply');

@@ -453,8 +453,11 @@ export class FakeSlack {
     files?: Obj[];
     threadTs?: string;
     eventId?: string;
-    /** false: the event leaves out the message's files (the app must read the message to find them). */
-    filesInEvent?: boolean;
+    /**
+     * false: the event leaves out the message's files (the app must read the message to find them);
+     * 'check_file_info': it lists them only by id, as Slack does in some channels (the app asks files.info).
+     */
+    filesInEvent?: boolean | 'check_file_info';
   }): Promise<Delivery & { message: FakeMessage; eventId: string }> {
     const msg = this.userMessage({ channel: opts.channel, user: opts.user, text: opts.text, threadTs: opts.threadTs, files: opts.files });
     const event: Obj = {
@@ -465,7 +468,9 @@ export class FakeSlack {
       channel: msg.channel,
       event_ts: msg.ts,
       ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}),
-      ...(opts.files?.length && opts.filesInEvent !== false ? { files: opts.files, upload: false } : {}),
+      ...(opts.files?.length && opts.filesInEvent !== false
+        ? { files: opts.filesInEvent === 'check_file_info' ? opts.files.map((f) => ({ id: f.id, file_access: 'check_file_info' })) : opts.files, upload: false }
+        : {}),
     };
     const eventId = opts.eventId ?? `Ev${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
     const res = await this.sendEvent(event, { eventId });
