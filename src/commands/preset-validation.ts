@@ -10,6 +10,7 @@ import type { Workflow } from '../comfy/types.ts';
 import type { JobRecord } from '../jobs/types.ts';
 import { chooseUpscaleModel, familyCheckpoints, planJob } from './plan.ts';
 import type { Preset } from './preset.ts';
+import { NAMED_CHOICE_LISTS } from './comfy-enums.ts';
 import type { ResolvedParams } from './types.ts';
 import { describeNode, findNodes, isImageUpload, isLink } from './workflow-nodes.ts';
 
@@ -97,6 +98,10 @@ export function validateWorkflow(workflow: Workflow, catalogue: NodeCatalogue, p
     }
   }
   return problems;
+}
+
+function isNamedList(values: string[]): boolean {
+  return Object.values(NAMED_CHOICE_LISTS).some((list) => list.length === values.length && list.every((v) => values.includes(v)));
 }
 
 function typesMatch(out: string, expected: string): boolean {
@@ -189,8 +194,22 @@ export function validatePreset(preset: Preset, catalogue: NodeCatalogue): Preset
           if (spec.kind === 'int' && opt.type === 'number')
             add({ node: describeNode(node), input: target.input, reason: `option ${opt.name} allows decimals but the input takes whole numbers (make it type: integer)` });
         }
-        if (opt.type === 'choice' && spec.kind === 'combo' && opt.default !== undefined && !spec.options?.includes(String(opt.default)))
-          add({ node: describeNode(node), input: target.input, reason: `default "${opt.default}" of option ${opt.name} is not one of the host's options`, allowed: shortList(spec.options ?? []) });
+        if (opt.type === 'choice' && spec.kind === 'combo' && !isImageUpload(spec)) {
+          const hostOptions = spec.options ?? [];
+          if (opt.default !== undefined && !hostOptions.includes(String(opt.default)))
+            add({ node: describeNode(node), input: target.input, reason: `default "${opt.default}" of option ${opt.name} is not one of the host's options`, allowed: shortList(hostOptions) });
+          // A list the admin wrote must only offer what the node accepts. The shared lists (samplers,
+          // schedulers) follow ComfyUI releases; a host lacking one of them refuses just that value per job.
+          const values = (opt.choices ?? []).map((c) => c.value);
+          const missing = values.filter((v) => v !== String(opt.default) && !hostOptions.includes(v));
+          if (missing.length > 0 && !isNamedList(values))
+            add({
+              node: describeNode(node),
+              input: target.input,
+              reason: `option ${opt.name} offers ${missing.map((v) => `"${v}"`).join(', ')}, which the node does not accept`,
+              allowed: shortList(hostOptions),
+            });
+        }
       }
     }
   }

@@ -57,6 +57,25 @@ describe('validatePreset reports a broken preset precisely', () => {
     expect(problems).toContainEqual(expect.objectContaining({ input: 'sampler_name', reason: expect.stringContaining('default "my_sampler"'), allowed: expect.stringContaining('dpmpp_2m') }));
   });
 
+  it('a choice list written in the preset that offers a value the node does not accept', async () => {
+    const preset = await restyleWith(
+      () => {},
+      (y) =>
+        y
+          .replace('  width: { type: integer', '  resize: { type: choice, choices: [lanczos, bicubic, lanczoz], default: lanczos, description: "Resize method" }\n  width: { type: integer')
+          .replace('  width: { title: Fit to model size, input: width }', '  resize: { title: Fit to model size, input: upscale_method }\n  width: { title: Fit to model size, input: width }'),
+    );
+    expect(validatePreset(preset, catalogue)).toContainEqual(
+      expect.objectContaining({ node: '"Fit to model size" (ImageScale)', input: 'upscale_method', reason: 'option resize offers "lanczoz", which the node does not accept', allowed: expect.stringContaining('lanczos') }),
+    );
+    // The shared sampler list is not held against a host that lacks one sampler: that value is refused per job instead.
+    const fewer = realCatalogue((raw) => {
+      const list = (raw.KSampler as any).input.required.sampler_name[0] as string[];
+      list.splice(list.indexOf('uni_pc_bh2'), 1);
+    });
+    expect(validatePreset(await restyleWith(() => {}), fewer)).toEqual([]);
+  });
+
   it('missing checkpoint: placeholder falls back to the host\'s own checkpoint of the family, a configured one does not', async () => {
     const { yaml, workflow } = await sources('restyle');
     const preset = parsePreset('/p/restyle', yaml, JSON.stringify(workflow));
