@@ -154,6 +154,19 @@ describe('fake slack web api', () => {
       body: JSON.stringify({ channel: 'C0CHAN001', text: 'json', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'json' } }] }),
     });
     expect(((await res.json()) as { ok: boolean }).ok).toBe(true);
+    // A token inside a JSON body is not read (Slack wants the Authorization header then); in a form it is.
+    const inBody = await fetch(`${fake.apiUrl}chat.postMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: fake.botToken, channel: 'C0CHAN001', text: 'json' }),
+    });
+    expect(await inBody.json()).toMatchObject({ ok: false, error: 'not_authed' });
+    const form = await fetch(`${fake.apiUrl}chat.postMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: fake.botToken, channel: 'C0CHAN001', text: 'form' }).toString(),
+    });
+    expect(await form.json()).toMatchObject({ ok: true });
   });
 
   it('allows a response_url 5 times within 30 minutes', async () => {

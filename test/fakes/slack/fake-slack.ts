@@ -693,7 +693,9 @@ export class FakeSlack {
     } catch {
       return this.reply(res, method, args, { ok: false, error: 'invalid_form_data' });
     }
-    const token = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || (typeof args.token === 'string' ? args.token : '');
+    // Slack reads a token from the form body, but never from a JSON body: JSON needs the header.
+    const bodyToken = !type.startsWith('application/json') && typeof args.token === 'string' ? args.token : '';
+    const token = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || bodyToken;
     try {
       const out = this.method(method, args, token);
       this.reply(res, method, args, { ok: true, ...out });
