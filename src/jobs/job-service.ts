@@ -136,9 +136,16 @@ export class JobService {
   private outageAnnounced = false;
   private closing = false;
   private readonly onPoolChange = () => this.scheduleDispatch();
+  /**
+   * Prompts we gave up on while their host was unreachable (the job moved on, or ended), per host.
+   * When that host is back they are removed there, unless they already finished: a host that only
+   * lost its network keeps working, and must not spend GPU time on work that was done elsewhere.
+   */
+  private readonly abandoned = new Map<string, Set<string>>();
   private readonly onHostDown = () => this.announceOutageIfAny();
-  private readonly onHostUp = () => {
+  private readonly onHostUp = (host?: string) => {
     this.outageAnnounced = false;
+    if (host !== undefined) void this.removeAbandoned(host);
     this.scheduleDispatch();
   };
 
@@ -516,6 +523,10 @@ export class JobService {
         if (aj.turn) await aj.turn.after;
         try {
           run = await client.submit(plan.runs[runNo - 1].workflow, { promptId });
+        } catch (err) {
+          // Refused (bad workflow, too large...): never queued there. Unreachable: it may have been.
+          if (!(err instanceof HostUnavailableError)) attempt.outcome = 'failed';
+          throw err;
         } finally {
           aj.turn?.done();
         }
@@ -612,7 +623,10 @@ export class JobService {
    */
   private async resolveElsewhere(attempt: PromptAttempt): Promise<{ client: ComfyClient; refs: ImageRef[] } | undefined> {
     const other = this.pool.client(attempt.host);
-    if (!other || !other.connected) return undefined;
+    if (!other || !other.connected) {
+      this.abandon(attempt);
+      return undefined;
+    }
     try {
       const h = await other.history(attempt.promptId);
       if (h && h.status === 'success') {
@@ -620,11 +634,66 @@ export class JobService {
         attempt.finishedAt ??= this.now();
         return { client: other, refs: orderedImages(h.outputs) };
       }
-      if (!h) await other.interrupt(attempt.promptId).catch(() => undefined);
+      if (!h) await other.interrupt(attempt.promptId);
     } catch {
-      /* unreachable after all: run it here */
+      // Unreachable after all: run it here, and remove it there once that host is back.
+      this.abandon(attempt);
     }
     return undefined;
+  }
+
+  /** Give up on a prompt whose host cannot be reached now; it is removed there when the host is back. */
+  private abandon(attempt: PromptAttempt): void {
+    attempt.outcome ??= 'lost';
+    let set = this.abandoned.get(attempt.host);
+    if (!set) this.abandoned.set(attempt.host, (set = new Set()));
+    set.add(attempt.promptId);
+  }
+
+  /** A host is back: take our abandoned prompts off it (pending ones deleted, a running one interrupted). */
+  private async removeAbandoned(host: string): Promise<void> {
+    const ids = this.abandoned.get(host);
+    const client = this.pool.client(host);
+    if (!ids || ids.size === 0 || !client) return;
+    this.abandoned.delete(host);
+    const keep = (id: string) => {
+      // Gone again: try next time it is back.
+      let set = this.abandoned.get(host);
+      if (!set) this.abandoned.set(host, (set = new Set()));
+      set.add(id);
+    };
+    const unfinished: string[] = [];
+    for (const id of ids) {
+      try {
+        // Finished there meanwhile: nothing to remove (the job already has its result from elsewhere).
+        if (!(await client.history(id))) unfinished.push(id);
+      } catch {
+        keep(id);
+      }
+    }
+    if (unfinished.length === 0) return;
+    try {
+      // Waiting ones first, all at once: interrupting the running one first would let the next start.
+      await client.deletePending(unfinished);
+      for (const id of unfinished) await client.interrupt(id);
+      this.logger?.info({ host, promptIds: unfinished }, 'removed prompts abandoned while their host was unreachable');
+    } catch {
+      unfinished.forEach(keep);
+    }
+  }
+
+  /** A job ends while prompts of it may still be on a host: remove them there (now, or once the host is back). */
+  private dropPending(job: JobRecord): void {
+    for (const a of job.attempts ?? []) {
+      if (a.outcome) continue;
+      const client = this.pool.client(a.host);
+      if (client && this.pool.isAvailable(a.host)) {
+        a.outcome = 'cancelled';
+        void client.interrupt(a.promptId).catch(() => this.abandon(a));
+      } else {
+        this.abandon(a);
+      }
+    }
   }
 
   private async storeOutputs(
@@ -704,6 +773,7 @@ export class JobService {
     job.state = state;
     job.finishedAt = this.now();
     if (failure) job.error = { code: failure.code, message: failure.reason };
+    if (!this.closing) this.dropPending(job);
     this.scheduler.remove(job.id);
     this.positions.delete(job.id);
     try {

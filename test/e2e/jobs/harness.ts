@@ -75,6 +75,8 @@ export interface HarnessOptions {
   dir?: string;
   /** Extra rule on top of preset validation: may this host run this preset? */
   eligible?: (host: string, preset: string) => boolean;
+  /** Where the pool reaches each simulator (default its own URL), e.g. through a proxy. */
+  hostUrl?: (sim: Simulator, index: number) => string;
   /** Called with each new pool before it starts (to watch its events). */
   onPool?: (pool: HostPool) => void;
 }
@@ -96,7 +98,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const build = async (listen = true) => {
     const store = await JobStore.open(opts.redisUrl ? { redisUrl: opts.redisUrl, namespace } : { sqlitePath: join(dir, 'jobs.sqlite') });
     const pool = new HostPool(
-      sims.map((s, i) => ({ name: `gpu-${i + 1}`, url: s.url, simulated: true })),
+      sims.map((s, i) => ({ name: `gpu-${i + 1}`, url: opts.hostUrl?.(s, i) ?? s.url, simulated: true })),
       {
         healthIntervalMs: 200,
         startTimeoutMs: 5_000,

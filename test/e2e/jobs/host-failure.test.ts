@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator } from '../../../src/simulator/index.ts';
+import type { Simulator } from '../../../src/simulator/types.ts';
+import { startCutLink, type CutLink } from './cut-link.ts';
 import { startHarness, type Harness } from './harness.ts';
 
 function doneCount(h: Harness, jobId: string): number {
@@ -121,5 +124,62 @@ describe('every host down', () => {
     await sim.start();
     expect((await h.finished(job.id)).type).toBe('done');
     expect(h.pool.status()[0]).toMatchObject({ name: 'gpu-1', up: true });
+  });
+});
+
+describe('a host cut off the network mid-job (it keeps working), another host up', () => {
+  let h: Harness;
+  let sims: Simulator[];
+  let link: CutLink;
+  let secondHostOpen = false;
+  beforeAll(async () => {
+    sims = await Promise.all([startSimulator({ stepMs: 100, previews: false }), startSimulator({ stepMs: 5, previews: false })]);
+    link = await startCutLink(sims[0].url);
+    h = await startHarness({
+      sims,
+      hostUrl: (s, i) => (i === 0 ? link.url : s.url),
+      // Both jobs start on gpu-1 (one running, one waiting on it); gpu-2 takes work once gpu-1 is cut off.
+      eligible: (host) => host !== 'gpu-2' || secondHostOpen,
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await link?.close();
+    await Promise.all((sims ?? []).map((s) => s.close()));
+  });
+
+  it('finishes both jobs on the other host once, and removes their old prompts from the first host when it is reachable again', async () => {
+    const running = await h.service.enqueue(h.makeJob('A', { steps: 60 }));
+    const behind = await h.service.enqueue(h.makeJob('B', { steps: 60 }));
+    await h.waitFor(() => h.eventsOf(running.id).some((e) => e.type === 'running' && e.step >= 2), 10_000, 'A to be sampling on gpu-1');
+    await h.waitFor(() => h.eventsOf(behind.id).some((e) => e.type === 'submitted'), 10_000, 'B to wait on gpu-1');
+    const [p1] = (await h.store.get(running.id))!.promptIds!;
+    const [p3] = (await h.store.get(behind.id))!.promptIds!;
+
+    secondHostOpen = true;
+    await link.cut();
+    const ends = await Promise.all([running, behind].map((j) => h.finished(j.id, 15_000)));
+    expect(ends.map((e) => e.type)).toEqual(['done', 'done']);
+    for (const j of [running, behind]) {
+      const rec = (await h.store.get(j.id))!;
+      expect(rec.host).toBe('gpu-2');
+      expect(rec.attempts!.map((a) => [a.host, a.outcome])).toEqual([
+        ['gpu-1', 'lost'],
+        ['gpu-2', 'done'],
+      ]);
+      expect(h.eventsOf(j.id).filter((e) => e.type === 'done')).toHaveLength(1);
+    }
+    // gpu-1 never lost its queue: A's first prompt is still sampling there (60 steps of 100 ms).
+    expect(sims[0].busyLog().some((b) => b.promptId === p1)).toBe(false);
+
+    await link.heal();
+    // Back on the network: A's old prompt is interrupted, B's old one never runs there.
+    await h.waitFor(() => sims[0].busyLog().some((b) => b.promptId === p1), 10_000, 'the abandoned prompt to stop on gpu-1');
+    const p1Run = sims[0].busyLog().find((b) => b.promptId === p1)!;
+    expect(p1Run.end - p1Run.start).toBeLessThan(5_000);
+    await h.waitFor(() => h.pool.isAvailable('gpu-1'), 10_000, 'gpu-1 to be usable again');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sims[0].busyLog().some((b) => b.promptId === p3)).toBe(false);
+    expect((await h.pool.client('gpu-1')!.queueRemaining())).toBe(0);
   });
 });
