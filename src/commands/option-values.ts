@@ -7,6 +7,9 @@ import { MAX_SEED } from '../comfy/types.ts';
 import { UserError } from './errors.ts';
 import type { OptionSpec, ParamValue } from './types.ts';
 
+/** Choice lists longer than this are not spelled out in full in an error message. */
+export const MAX_LISTED_CHOICES = 15;
+
 /** Longest prompt (characters) accepted; CLIP reads only ~77 tokens anyway. */
 export const MAX_TEXT_LENGTH = 2000;
 
@@ -125,7 +128,14 @@ export function coerceOption(spec: OptionSpec, raw: unknown): ParamValue {
       const names = (spec.choices ?? []).map((c) => c.value);
       const starts = names.filter((n) => normalizeChoice(n).startsWith(normalizeChoice(s)));
       const guess = starts.length === 1 ? starts[0] : closest(s, names);
-      return bad(`${spec.name} must be one of: ${names.join(', ')}; you gave ${showGiven(raw)}${guess ? ` (did you mean ${guess}?)` : ''}`);
+      const hint = guess ? ` (did you mean ${guess}?)` : '';
+      if (names.length <= MAX_LISTED_CHOICES) return bad(`${spec.name} must be one of: ${names.join(', ')}; you gave ${showGiven(raw)}${hint}`);
+      // A long list (41 samplers) would bury the answer: show the likely ones and say how many there are.
+      const stem = normalizeChoice(s).slice(0, 3);
+      const likely = [guess, ...names.filter((n) => stem && normalizeChoice(n).startsWith(stem)), spec.default, ...names]
+        .filter((n, i, all): n is string => typeof n === 'string' && names.includes(n) && all.indexOf(n) === i)
+        .slice(0, 8);
+      return bad(`${spec.name} must be one of its ${names.length} choices, such as ${likely.join(', ')}; you gave ${showGiven(raw)}${hint}`);
     }
     case 'string': {
       if (typeof raw !== 'string' && typeof raw !== 'number') bad(`${spec.name} must be text; you gave ${showGiven(raw)}`);
