@@ -147,6 +147,15 @@ describe('Slack over HTTP (signing secret)', () => {
     expect(h.app.simulator!.submittedPromptIds().length - submittedBefore).toBe(1);
   });
 
+  it("pre-fills the modal from the command text as typed, though Slack sends it escaped (&amp;)", async () => {
+    const before = new Set(h.fake.openViews().map((v) => v.id));
+    await h.fake.slashCommand({ command: '/variations', text: 'cats &amp; dogs &lt;3 denoise 0.35' });
+    const view = await h.fake.waitFor(() => h.fake.openViews().find((v) => !before.has(v.id)), 'the modal');
+    const blocks = view.view.blocks as Array<{ block_id?: string; element?: { initial_value?: string } }>;
+    expect(blocks.find((b) => b.block_id === 'opt:prompt')?.element?.initial_value).toBe('cats & dogs <3');
+    expect(blocks.find((b) => b.block_id === 'opt:denoise')?.element?.initial_value).toBe('0.35');
+  });
+
   it('the app manifest declares every command, the shortcut, the events and the scopes the bot uses', async () => {
     const manifest = parse(await readFile(new URL('../../../slack-manifest.yaml', import.meta.url), 'utf8')) as Manifest;
     const commands = manifest.features.slash_commands.map((c) => c.command).sort();
