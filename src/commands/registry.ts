@@ -7,6 +7,7 @@ import { UserError } from './errors.ts';
 import { STANDARD_OPTION_DOCS } from './option-docs.ts';
 import { closest, coerceOption, isRandomSeedWord, matchChoice, normalizeChoice, randomSeed } from './option-values.ts';
 import { PLACEHOLDER_CHECKPOINTS, type Family, type Preset } from './preset.ts';
+import { MIN_SIDE } from './sizing.ts';
 import { canonicalKey, OPTION_ALIASES, parseOptionsText } from './text-parser.ts';
 import { COMMAND_NAMES, type CommandName, type CommandSpec, type OptionSpec, type ResolvedParams } from './types.ts';
 
@@ -191,6 +192,9 @@ export class CommandRegistry {
         }
       }
       params[opt.name] = coerceOption(opt, value);
+      const side = params[opt.name];
+      if ((opt.name === 'width' || opt.name === 'height') && typeof side === 'number' && side > 0 && side < MIN_SIDE)
+        throw new UserError('bad_option', `${opt.name} must be 0 (automatic) or between ${MIN_SIDE} and ${opt.max ?? 'the limit'}; you gave ${JSON.stringify(value)}`);
     }
     // "dpm++ 2m karras" in one value: sampler plus scheduler.
     if (typeof given.get('sampler') === 'string' && params.sampler !== undefined && !given.has('scheduler')) {

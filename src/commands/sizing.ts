@@ -8,7 +8,8 @@ export interface Size {
   height: number;
 }
 
-const MIN_SIDE = 64;
+/** Smallest side Easel works at (8 latent cells); a requested width/height below it is refused. */
+export const MIN_SIDE = 64;
 const MAX_SIDE = 16384;
 
 const down8 = (n: number): number => Math.max(8, Math.floor(n / 8) * 8);

@@ -56,6 +56,11 @@ describe('CommandRegistry', () => {
     expect(message(() => reg.resolve(command as CommandName, { seed: 2 ** 60 }))).toContain('seed must be a whole number between 0 and 9007199254740991');
     expect(message(() => reg.resolve(command as CommandName, { steps: 0 }))).toBe('steps must be a whole number between 1 and 60; you gave 0');
     expect(message(() => reg.resolve(command as CommandName, { cfg: 31 }))).toBe('cfg must be between 1.0 and 30.0; you gave 31');
+    if (reg.option(command as CommandName, 'width')) {
+      expect(message(() => reg.resolve(command as CommandName, { width: 13 }))).toBe('width must be 0 (automatic) or between 64 and 2048; you gave 13');
+      expect(message(() => reg.resolve(command as CommandName, { height: '8' }))).toBe('height must be 0 (automatic) or between 64 and 2048; you gave "8"');
+      expect(reg.resolve(command as CommandName, { width: 64, height: 0 }).params).toMatchObject({ width: 64, height: 0 });
+    }
     const sampler = message(() => reg.resolve(command as CommandName, { sampler: 'dpmpp2m' }));
     // 41 samplers: the likely ones (the guess first), not the whole list, and how many there are.
     expect(sampler).toMatch(/^sampler must be one of its \d\d choices, such as dpmpp_2m, dpm_2, [^;]*; you gave "dpmpp2m" \(did you mean dpmpp_2m\?\)$/);
