@@ -37,6 +37,7 @@ export const ENV_KEYS: EnvKey[] = [
   { name: 'EASEL_OPS_HOST', path: 'ops.host' },
   { name: 'EASEL_OPS_PORT', path: 'ops.port' },
   { name: 'LOG_LEVEL', path: 'log.level' },
+  { name: 'LOG_FORMAT', path: 'log.format' },
 ];
 
 /** Variables for ComfyUI hosts (listed here for docs and .env.example). */

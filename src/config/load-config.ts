@@ -66,7 +66,7 @@ function baseDefaults(): EaselConfig {
     slack: { mode: 'http', port: 3000 },
     playground: { enabled: true, host: '127.0.0.1', port: 7860 },
     ops: { host: '127.0.0.1', port: 9464 },
-    log: { level: 'info' },
+    log: { level: 'info', format: 'auto' },
   };
 }
 

@@ -140,7 +140,13 @@ export const configSchema: { kind: 'object'; fields: Record<string, Spec> } = {
     },
     playground: { kind: 'object', fields: { enabled: { kind: 'bool' }, host: { kind: 'string', nonEmpty: true }, port } },
     ops: { kind: 'object', fields: { host: { kind: 'string', nonEmpty: true }, port } },
-    log: { kind: 'object', fields: { level: { kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] } } },
+    log: {
+      kind: 'object',
+      fields: {
+        level: { kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'silent'] },
+        format: { kind: 'enum', values: ['auto', 'json', 'pretty'] },
+      },
+    },
   },
 };
 

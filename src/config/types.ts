@@ -80,5 +80,9 @@ export interface EaselConfig {
   };
   playground: { enabled: boolean; host: string; port: number };
   ops: { host: string; port: number };
-  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent' };
+  log: {
+    level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+    /** json: one JSON object per line; pretty: short readable lines; auto (default): pretty on a terminal, else json. */
+    format?: 'auto' | 'json' | 'pretty';
+  };
 }

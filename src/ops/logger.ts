@@ -2,6 +2,7 @@
  * Structured logs (pino, JSON lines). Secrets are kept out twice over: pino's redact removes the
  * fields where secrets live (tokens, passwords, auth headers), and every finished line is scrubbed
  * of the configured secret values wherever they appear (messages, error texts, URLs).
+ * On a terminal (log.format auto) the same entries are written as short readable lines instead.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { configSecrets } from '../config/secrets.ts';
@@ -42,6 +43,8 @@ export const REDACT_PATHS: string[] = [
 export interface CreateLoggerOptions {
   /** Where lines go (default stdout). Tests pass a stream to capture them. */
   destination?: DestinationStream;
+  /** Is the output a terminal (decides log.format auto)? Default: process.stdout.isTTY when writing to stdout. */
+  isTTY?: boolean;
   /** Extra fields on every line. */
   base?: Record<string, unknown>;
 }
@@ -72,6 +75,16 @@ export function secretScrubber(secrets: string[]): (line: string) => string {
 export function createLogger(config: Pick<EaselConfig, 'log'> & Partial<EaselConfig>, secrets?: string[], opts: CreateLoggerOptions = {}): Logger {
   const all = [...(secrets ?? []), ...(config.hosts && config.discord && config.slack && config.store ? configSecrets(config as EaselConfig) : [])];
   const scrub = secretScrubber(all);
+  const format = config.log.format ?? 'auto';
+  const tty = opts.isTTY ?? (opts.destination ? false : Boolean(process.stdout.isTTY));
+  const pretty = format === 'pretty' || (format === 'auto' && tty);
+  let destination = opts.destination;
+  if (pretty) {
+    // Synchronous on stdout, so lines and the start-up banner appear in the order they were written.
+    const target = opts.destination ?? pino.destination({ dest: 1, sync: true });
+    const color = tty && !process.env.NO_COLOR;
+    destination = { write: (line: string) => target.write(prettyLine(line, { color })) };
+  }
   return pino(
     {
       level: config.log.level,
@@ -81,8 +94,43 @@ export function createLogger(config: Pick<EaselConfig, 'log'> & Partial<EaselCon
       formatters: { level: (label) => ({ level: label }) },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    opts.destination,
+    destination,
   );
+}
+
+const LEVEL_COLOURS: Record<string, string> = { trace: '90', debug: '90', info: '36', warn: '33', error: '31', fatal: '31' };
+const HIDDEN_FIELDS = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname']);
+
+function fieldText(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** One JSON log line as a short readable one: `14:02:07 INFO  job done · jobId=… command=restyle`. */
+export function prettyLine(jsonLine: string, opts: { color?: boolean } = {}): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(jsonLine) as Record<string, unknown>;
+  } catch {
+    return jsonLine.endsWith('\n') ? jsonLine : `${jsonLine}\n`;
+  }
+  const paint = (code: string, text: string) => (opts.color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const level = String(entry.level ?? 'info');
+  const time = typeof entry.time === 'string' ? entry.time.slice(11, 19) : new Date().toISOString().slice(11, 19);
+  const fields: string[] = [];
+  let stack = '';
+  for (const [k, v] of Object.entries(entry)) {
+    if (HIDDEN_FIELDS.has(k) || v === undefined) continue;
+    if (k === 'err' && v && typeof v === 'object') {
+      const err = v as { message?: string; stack?: string };
+      fields.push(`err=${fieldText(err.message ?? '')}`);
+      if (err.stack && (level === 'error' || level === 'fatal')) stack = `\n${err.stack.split('\n').slice(1).join('\n')}`;
+      continue;
+    }
+    fields.push(`${k}=${fieldText(v)}`);
+  }
+  const head = `${paint('2', time)} ${paint(LEVEL_COLOURS[level] ?? '0', level.toUpperCase().padEnd(5))} ${String(entry.msg ?? '')}`;
+  return `${head}${fields.length ? paint('2', ` · ${fields.join(' ')}`) : ''}${stack}\n`;
 }
 
 /** A child logger whose every line carries the job's id and command. */

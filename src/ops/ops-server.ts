@@ -71,7 +71,7 @@ export async function startOpsServer(
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  opts.logger?.info({ url }, 'health and metrics server listening (/healthz, /metrics)');
+  opts.logger?.debug({ url }, 'health and metrics server listening (/healthz, /metrics)');
 
   return {
     url,

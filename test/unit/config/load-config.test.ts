@@ -219,6 +219,7 @@ describe('environment overrides', () => {
     EASEL_OPS_HOST: ['0.0.0.0', '0.0.0.0'],
     EASEL_OPS_PORT: ['9000', 9000],
     LOG_LEVEL: ['debug', 'debug'],
+    LOG_FORMAT: ['json', 'json'],
   };
 
   it.each(ENV_KEYS.map((k) => [k.name, k.path] as const))('%s sets %s', (name, keyPath) => {

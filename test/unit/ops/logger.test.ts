@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../src/config/load-config.ts';
-import { createLogger, jobLogger, secretScrubber } from '../../../src/ops/logger.ts';
+import { createLogger, jobLogger, prettyLine, secretScrubber } from '../../../src/ops/logger.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -68,6 +68,41 @@ describe('createLogger', () => {
     log.info('hidden');
     log.warn('shown');
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['shown']);
+  });
+});
+
+describe('log formats', () => {
+  it('auto writes JSON when the output is not a terminal, short readable lines when it is', () => {
+    const json = capture();
+    createLogger(defaultConfig(), [], { destination: json.destination, isTTY: false }).info({ jobId: 'job-7' }, 'job done');
+    expect(JSON.parse(json.lines[0])).toMatchObject({ msg: 'job done', jobId: 'job-7' });
+
+    const tty = capture();
+    const log = createLogger(config, [], { destination: tty.destination, isTTY: true });
+    jobLogger(log, { id: 'job-7', command: 'restyle' }).info({ host: 'gpu-1', note: 'two words' }, 'job done');
+    log.warn({ headers: { authorization: 'Bearer comfy-bearer-7f3a' } }, 'refused with xoxb-slack-bot-token');
+    const plain = tty.lines.map((l) => l.replace(/\u001b\[\d+m/g, ''));
+    expect(plain[0]).toMatch(/^\d\d:\d\d:\d\d INFO  job done · jobId=job-7 command=restyle host=gpu-1 note="two words"$/);
+    // Secrets are scrubbed before formatting.
+    expect(plain[1]).toMatch(/^\d\d:\d\d:\d\d WARN  refused with \[redacted\] · headers=\{"authorization":"\[redacted\]"\}$/);
+    for (const line of tty.lines) expect(() => JSON.parse(line)).toThrow();
+  });
+
+  it('log.format json or pretty overrides the terminal check', () => {
+    const json = capture();
+    createLogger(defaultConfig({ log: { format: 'json' } }), [], { destination: json.destination, isTTY: true }).info('x');
+    expect(JSON.parse(json.lines[0]).msg).toBe('x');
+    const pretty = capture();
+    createLogger(defaultConfig({ log: { format: 'pretty' } }), [], { destination: pretty.destination, isTTY: false }).info('y');
+    expect(pretty.lines[0]).toMatch(/^\d\d:\d\d:\d\d INFO  y$/);
+  });
+
+  it('shows an error with its message, and its stack at error level', () => {
+    const err = new Error('disk full');
+    const line = prettyLine(JSON.stringify({ level: 'error', time: '2026-01-02T03:04:05.000Z', msg: 'store failed', err: { type: 'Error', message: err.message, stack: err.stack } }));
+    expect(line.split('\n')[0]).toBe('03:04:05 ERROR store failed · err="disk full"');
+    expect(line).toContain('at ');
+    expect(prettyLine('not json')).toBe('not json\n');
   });
 });
 
