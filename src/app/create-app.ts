@@ -188,7 +188,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
       assertRunnable(preset);
       const stored: StoredImage[] = [];
       for (const bytes of req.images.slice(0, spec.images.length)) {
-        const taken = await intakeImage(bytes, { maxBytes: config.limits.maxInputBytes, maxPixels: config.limits.maxInputPixels });
+        const taken = await intakeImage(bytes, { maxBytes: config.limits.maxInputBytes, maxPixels: config.limits.maxInputPixels }, { keepAlpha: preset.keepAlpha });
         stored.push(await images.put(taken.data));
       }
       const job = newJob(req.command, preset, admitted.params, stored, req.actor, { spoiler: admitted.spoiler });

@@ -151,6 +151,9 @@ export function parsePreset(dir: string, yamlText: string, workflowText: string)
   if (!bound.has('checkpoint') && Object.values(workflow).some((n) => n.class_type === 'CheckpointLoaderSimple'))
     fail('bind "checkpoint" to the checkpoint loader (e.g. checkpoint: { class: CheckpointLoaderSimple, input: ckpt_name })');
 
+  const alpha = doc.alpha ?? 'flatten';
+  if (alpha !== 'flatten' && alpha !== 'keep') fail(`alpha must be "flatten" (transparency onto white, the default) or "keep"; got ${JSON.stringify(alpha)}`);
+
   const size = doc.size === undefined ? {} : doc.size;
   if (!isObj(size)) fail('size must be a mapping (base: fit|original, max_pixels: N)');
   const sizeObj = size as Obj;
@@ -177,6 +180,7 @@ export function parsePreset(dir: string, yamlText: string, workflowText: string)
     sizing: { base: base as 'fit' | 'original', maxPixels: maxPixels as number },
     tiling: parseTiling(yamlFile, doc.tiled_vae),
     upscaleModel: parseUpscaleModel(yamlFile, doc.upscale_model, workflow),
+    ...(alpha === 'keep' ? { keepAlpha: true } : {}),
   };
 }
 

@@ -95,4 +95,9 @@ export interface Preset {
   sizing: PresetSizing;
   tiling?: PresetTiling;
   upscaleModel?: PresetUpscaleModel;
+  /**
+   * Keep the inputs' transparency (preset.yaml `alpha: keep`), e.g. for a workflow that uses LoadImage's
+   * MASK output. Default false: transparent areas are flattened onto white at intake.
+   */
+  keepAlpha?: boolean;
 }

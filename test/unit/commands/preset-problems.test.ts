@@ -132,6 +132,15 @@ describe('loadPresets tells the admin what to fix', () => {
     expect([p.name, p.command, p.family, p.checkpoint]).toEqual(['restyle-xl', 'restyle', 'sdxl', 'sd_v1-5.safetensors']);
   });
 
+  it('alpha: flatten by default, keep when the preset asks, anything else refused', async () => {
+    const { yaml, workflow } = await sources('restyle');
+    const wf = JSON.stringify(workflow);
+    expect(parsePreset('/p/restyle', yaml, wf).keepAlpha).toBeUndefined();
+    expect(parsePreset('/p/restyle', `${yaml}\nalpha: keep\n`, wf).keepAlpha).toBe(true);
+    expect(parsePreset('/p/restyle', `${yaml}\nalpha: flatten\n`, wf).keepAlpha).toBeUndefined();
+    expect(() => parsePreset('/p/restyle', `${yaml}\nalpha: true\n`, wf)).toThrow(/preset\.yaml: alpha must be "flatten" \(transparency onto white, the default\) or "keep"; got true/);
+  });
+
   it('names the file and the problem', async () => {
     const { yaml, workflow } = await sources('restyle');
     let root = await tempPreset({ 'preset.yaml': yaml });
