@@ -5,6 +5,8 @@
  *   npm run bench:jobs                       # built-in simulator (own process), 50 ms RTT, 100 Mbit/s
  *   npm run bench:jobs -- --host http://gpu-1:8188 --host http://gpu-2:8188
  *   npm run bench:jobs -- --link none        # loopback, no simulated link
+ *   COMFYUI_TOKEN=... npm run bench:jobs -- --host http://gpu-1:8188   # host auth from the same
+ *     variables `easel start` reads (COMFYUI_TOKEN, COMFYUI_USER + COMFYUI_PASSWORD, COMFYUI_AUTH_HEADER)
  *   options: --jobs 30  --rtt 50  --mbit 100  --input-mb 2  --latency-jobs 5  --waiting 1000  --step-ms 50  --steps 20
  *
  * The link is a local TCP proxy in front of each host that delays every chunk by RTT/2 each way and
@@ -34,6 +36,7 @@ import type { Preset } from '../src/commands/preset.ts';
 import { loadPresets } from '../src/commands/preset-loader.ts';
 import { validatePreset } from '../src/commands/preset-validation.ts';
 import { CommandRegistry } from '../src/commands/registry.ts';
+import { readEnv } from '../src/config/env-overrides.ts';
 import { defaultConfig } from '../src/config/load-config.ts';
 import { ImageStore } from '../src/images/image-store.ts';
 import { JobService } from '../src/jobs/job-service.ts';
@@ -320,6 +323,10 @@ async function main(): Promise<void> {
       cleanups.unshift(() => void sim.child.kill('SIGTERM'));
       targets = [sim.url];
     }
+    // Real hosts get the auth `easel start` would give them from the environment.
+    const env = builtIn ? undefined : readEnv(process.env);
+    if (env && env.problems.length > 0) throw new Error(env.problems.join('; '));
+    const auth = env?.hostAuth;
     const oneWay = args.link ? args.rttMs / 2 : 0;
     const bytesPerMs = args.link ? (args.mbit * 1_000_000) / 8 / 1000 : Infinity;
     const hosts: HostConfig[] = [];
@@ -328,14 +335,15 @@ async function main(): Promise<void> {
       const u = new URL(url);
       let base = url;
       if (args.link) {
+        if (u.protocol === 'https:') throw new Error(`${url}: the simulated link is a plain TCP proxy, so an https host can only be measured with --link none`);
         const proxy = new LinkProxy({ host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) }, oneWay, bytesPerMs);
         await proxy.start();
         cleanups.unshift(() => proxy.close());
         base = `${u.protocol}//127.0.0.1:${proxy.port}`;
       }
-      hosts.push({ name: `gpu-${i + 1}`, url: base, simulated: builtIn });
+      hosts.push({ name: `gpu-${i + 1}`, url: base, simulated: builtIn, ...(auth ? { auth } : {}) });
       // A client without the link, only for reading the host's timestamps afterwards.
-      const c = new ComfyClient({ name: `gpu-${i + 1}-direct`, url });
+      const c = new ComfyClient({ name: `gpu-${i + 1}-direct`, url, ...(auth ? { auth } : {}) });
       cleanups.unshift(() => c.close());
       direct.push(c);
     }
@@ -391,7 +399,10 @@ async function main(): Promise<void> {
     });
     if (process.env.BENCH_TRACE) pool.on('host-down', (n: string, why: string) => console.log(`  ${Date.now() % 100000} host-down ${n}: ${why}`));
     await pool.start();
-    if (pool.available().length === 0) throw new Error('no host is reachable');
+    if (pool.available().length === 0) {
+      const why = pool.status().map((st) => `${st.name}: ${st.lastError ?? 'not reachable'}`);
+      throw new Error(`no host is usable (${why.join('; ')}); for a host behind auth set COMFYUI_TOKEN, COMFYUI_USER + COMFYUI_PASSWORD or COMFYUI_AUTH_HEADER`);
+    }
     const done = new Map<string, number>();
     service.onEvent((e: JobEvent) => {
       if (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled') done.set(e.job.id, Date.now());
