@@ -87,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
         const result = await registerCommands(registry.specs, discord);
         process.stdout.write(
           `Registered commands ${discord.guildId ? `in guild ${discord.guildId}` : 'globally'}: ` +
-            `${result.created} created, ${result.updated} updated, ${result.unchanged} unchanged\n`,
+            `${result.created.length} created, ${result.updated.length} updated, ${result.unchanged.length} unchanged, ${result.deleted.length} removed\n`,
         );
         return 0;
       }

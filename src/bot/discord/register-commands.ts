@@ -4,9 +4,10 @@
  * differs is the set written (one bulk PUT, which keeps the ids of existing commands), so re-running it
  * does not burn Discord's 200-creates-per-day quota or the commands' rate limit.
  */
-import { REST, Routes, type RESTPostAPIApplicationCommandsJSONBody } from 'discord.js';
+import { REST, RateLimitError, Routes, type RESTPostAPIApplicationCommandsJSONBody } from 'discord.js';
 import type { CommandSpec } from '../../commands/types.ts';
 import type { EaselConfig } from '../../config/types.ts';
+import { formatDuration } from '../shared/job-text.ts';
 import { buildCommandDefinitions } from './command-definitions.ts';
 import { createRestTransport } from './rest-transport.ts';
 
@@ -19,6 +20,9 @@ export interface RegisterResult {
 }
 
 type CommandJSON = Record<string, unknown>;
+
+/** Longest rate-limit wait `register` sits through before giving up with an explanation. */
+const MAX_RATE_LIMIT_WAIT_MS = 60_000;
 
 const OPTION_DEFAULTS: Record<string, unknown> = { required: false, autocomplete: false };
 
@@ -91,13 +95,24 @@ export async function registerCommands(
       ...(config.apiBase ? { api: config.apiBase } : {}),
       retries: 1,
       // A long wait means the daily create quota is used up: say so instead of hanging for hours.
-      rejectOnRateLimit: (info) => info.timeToReset > 60_000,
+      // Discord answers that 429 with Retry-After (a day) while the route's own bucket resets in
+      // seconds, so look at every wait discord.js reports, not only the bucket's.
+      rejectOnRateLimit: (info) => Math.max(info.timeToReset, info.retryAfter, info.sublimitTimeout) > MAX_RATE_LIMIT_WAIT_MS,
     }).setToken(config.token);
   const appId = config.applicationId;
   const listRoute = config.guildId ? Routes.applicationGuildCommands(appId, config.guildId) : Routes.applicationCommands(appId);
 
   try {
     return await writeCommands(rest, listRoute, (opts.commands ?? buildCommandDefinitions(specs)) as unknown as CommandJSON[], config);
+  } catch (err) {
+    if (err instanceof RateLimitError) {
+      const waitMs = Math.max(err.timeToReset, err.retryAfter, err.sublimitTimeout);
+      throw new Error(
+        `Discord refuses more command changes for now (rate limit; the daily limit is 200 new commands per server). ` +
+          `Nothing was changed. Try again in about ${formatDuration(waitMs)}${config.guildId ? '' : ', or register to one server with DISCORD_GUILD_ID'}.`,
+      );
+    }
+    throw err;
   } finally {
     await transport?.close();
   }

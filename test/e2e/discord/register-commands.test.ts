@@ -74,3 +74,50 @@ describe('registerCommands', () => {
     await expect(registerCommands(specs, { token: 't' })).rejects.toThrow(/DISCORD_APPLICATION_ID/);
   });
 });
+
+describe('npx easel register (the CLI)', () => {
+  it('registers from a config file, reports counts, writes nothing the second time, and stops on a used-up quota', async () => {
+    const { main } = await import('../../../src/cli/main.ts');
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { vi } = await import('vitest');
+    const own = await FakeDiscord.start();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'easel-register-'));
+    const file = path.join(dir, 'easel.yaml');
+    await writeFile(
+      file,
+      `dataDir: ${JSON.stringify(dir)}\ndiscord:\n  applicationId: "${own.applicationId}"\n  guildId: "${own.guildId}"\n  apiBase: ${own.apiBase}\n`,
+    );
+    const out: string[] = [];
+    const err: string[] = [];
+    const so = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    const se = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+    const saved = process.env.DISCORD_TOKEN;
+    process.env.DISCORD_TOKEN = own.token;
+    try {
+      expect(await main(['register', '--config', file])).toBe(0);
+      expect(out.join('')).toMatch(new RegExp(`in guild ${own.guildId}: 11 created, 0 updated, 0 unchanged, 0 removed`));
+      out.length = 0;
+      expect(await main(['register', '--config', file])).toBe(0);
+      expect(out.join('')).toMatch(/0 created, 0 updated, 11 unchanged/);
+      expect(own.commands.get(own.guildId)?.length).toBe(11);
+      // --global ignores the guild; with the day's creates used up it says so instead of waiting a day.
+      own.commandCreates = 200;
+      const t0 = Date.now();
+      expect(await main(['register', '--config', file, '--global'])).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(err.join('')).not.toContain(own.token);
+      expect(own.commands.get('') ?? []).toEqual([]);
+    } finally {
+      so.mockRestore();
+      se.mockRestore();
+      if (saved === undefined) delete process.env.DISCORD_TOKEN;
+      else process.env.DISCORD_TOKEN = saved;
+      await own.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+    // What the user was told when the quota ran out.
+    expect(err.join('')).toMatch(/easel: Discord refuses more command changes .*200 new commands.*Try again in about (23|24) h/);
+  }, 20_000);
+});
