@@ -3,8 +3,9 @@
  * CDN hosts (plus any origin configured for tests), never following redirects, and never reading more
  * than the size limit. Problems become UserErrors the user can act on.
  */
-import { UserError } from '../../commands/errors.ts';
+import { UserError, isUserError } from '../../commands/errors.ts';
 import { formatBytes } from '../shared/job-text.ts';
+import { readLimitedBody } from '../shared/read-limited-body.ts';
 
 export const DISCORD_CDN_HOSTS = ['cdn.discordapp.com', 'media.discordapp.net'];
 
@@ -80,18 +81,10 @@ export async function downloadAttachment(a: AttachmentInfo, policy: DownloadPoli
     await res.body.cancel().catch(() => undefined);
     throw tooBig();
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > policy.maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooBig();
-    }
-    chunks.push(Buffer.from(value));
+  try {
+    return await readLimitedBody(res.body, policy.maxBytes, tooBig);
+  } catch (err) {
+    if (isUserError(err)) throw err;
+    throw new UserError('bad_image', `The download of "${a.name}" from Discord broke off. Please try again.`);
   }
-  return Buffer.concat(chunks);
 }
