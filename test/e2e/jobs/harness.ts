@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { HostPool, type HostPoolOptions } from '../../../src/comfy/host-pool.ts';
+import type { HostAuth } from '../../../src/comfy/types.ts';
 import { planJob } from '../../../src/commands/plan.ts';
 import type { Preset } from '../../../src/commands/preset.ts';
 import { loadPresets } from '../../../src/commands/preset-loader.ts';
@@ -77,6 +78,8 @@ export interface HarnessOptions {
   eligible?: (host: string, preset: string) => boolean;
   /** Where the pool reaches each simulator (default its own URL), e.g. through a proxy. */
   hostUrl?: (sim: Simulator, index: number) => string;
+  /** Each host's own credentials (default none). */
+  hostAuth?: (index: number) => HostAuth | undefined;
   /** Called with each new pool before it starts (to watch its events). */
   onPool?: (pool: HostPool) => void;
 }
@@ -98,7 +101,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const build = async (listen = true) => {
     const store = await JobStore.open(opts.redisUrl ? { redisUrl: opts.redisUrl, namespace } : { sqlitePath: join(dir, 'jobs.sqlite') });
     const pool = new HostPool(
-      sims.map((s, i) => ({ name: `gpu-${i + 1}`, url: opts.hostUrl?.(s, i) ?? s.url, simulated: true })),
+      sims.map((s, i) => {
+        const auth = opts.hostAuth?.(i);
+        return { name: `gpu-${i + 1}`, url: opts.hostUrl?.(s, i) ?? s.url, simulated: true, ...(auth ? { auth } : {}) };
+      }),
       {
         healthIntervalMs: 200,
         startTimeoutMs: 5_000,
@@ -142,7 +148,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         seed: ++seedCounter,
         steps: o.steps ?? 10,
         width: 64,
-        height: 48,
+        height: 64,
         ...o.options,
       });
       const actor: Actor = { platform: 'discord', userId: user, channelId: 'chan-1', serverId: o.server ?? 'guild-1' };

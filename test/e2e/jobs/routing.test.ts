@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeCatalogue } from '../../../src/comfy/node-catalogue.ts';
+import { startSimulator } from '../../../src/simulator/index.ts';
+import type { Simulator } from '../../../src/simulator/types.ts';
+import { startAuthProxy, type AuthProxy } from '../../unit/comfy/auth-proxy.ts';
 import { startHarness, type Harness } from './harness.ts';
 
 describe('routing across hosts', () => {
@@ -35,5 +38,45 @@ describe('routing across hosts', () => {
     const restyleHosts = await Promise.all(restyles.map((j) => hostOf(j.id)));
     expect(restyleHosts).toContain('gpu-2');
     expect(h.pool.status().map((s) => s.up)).toEqual([true, true]);
+  });
+});
+
+describe('hosts with their own credentials', () => {
+  let h: Harness;
+  let sims: Simulator[];
+  let proxies: AuthProxy[];
+  const basic = `Basic ${Buffer.from('easel:pw-gpu-2').toString('base64')}`;
+  beforeAll(async () => {
+    sims = await Promise.all([0, 1].map(() => startSimulator({ stepMs: 5, previews: false })));
+    // gpu-1 wants a bearer token, gpu-2 basic auth; each refuses the other's credentials.
+    proxies = [
+      await startAuthProxy(sims[0].url, (hd) => hd.authorization === 'Bearer tok-gpu-1'),
+      await startAuthProxy(sims[1].url, (hd) => hd.authorization === basic),
+    ];
+    h = await startHarness({
+      sims,
+      hostUrl: (_s, i) => proxies[i].url,
+      hostAuth: (i) => (i === 0 ? { kind: 'bearer', token: 'tok-gpu-1' } : { kind: 'basic', username: 'easel', password: 'pw-gpu-2' }),
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await Promise.all((proxies ?? []).map((p) => p.close()));
+    await Promise.all((sims ?? []).map((s) => s.close()));
+  });
+
+  it('uses each host with its own auth for every request and socket, and runs jobs on both', async () => {
+    expect(h.pool.available().sort()).toEqual(['gpu-1', 'gpu-2']);
+    const jobs = [];
+    for (let i = 0; i < 4; i++) jobs.push(await h.service.enqueue(h.makeJob(`auth-${i}`, { steps: 3 })));
+    const ends = await Promise.all(jobs.map((j) => h.finished(j.id)));
+    expect(ends.map((e) => e.type)).toEqual(Array(4).fill('done'));
+    const hosts = new Set(await Promise.all(jobs.map(async (j) => (await h.store.get(j.id))!.host)));
+    expect(hosts).toEqual(new Set(['gpu-1', 'gpu-2']));
+    for (const p of proxies) {
+      expect(p.seen.filter((s) => !s.ok)).toEqual([]);
+      expect(p.seen.some((s) => s.kind === 'upgrade')).toBe(true);
+      expect(p.seen.some((s) => s.path.startsWith('/upload/image'))).toBe(true);
+    }
   });
 });
