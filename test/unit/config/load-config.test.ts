@@ -348,4 +348,22 @@ describe('docs/configuration.md', () => {
   it.each([...ENV_KEYS.map((k) => k.name), ...HOST_ENV_VARS, 'EASEL_CONFIG'])('documents the variable %s', (name) => {
     expect(doc).toContain(`\`${name}\``);
   });
+
+  // Rows of the key tables: | `key` | default | variable | meaning |
+  const rows = new Map<string, { def: string; variable: string }>();
+  for (const m of doc.matchAll(/^\| `([^`]+)` \|([^|]*)\|([^|]*)\|/gm)) rows.set(m[1], { def: m[2].trim(), variable: m[3].trim() });
+
+  it.each(ENV_KEYS.map((k) => [k.path, k.name] as const))('the row of %s names its variable %s', (key, name) => {
+    expect(rows.get(key)?.variable, `no table row for ${key}`).toContain(`\`${name}\``);
+  });
+
+  const defaults = defaultConfig();
+  const scalarKeys = schemaKeyPaths().filter((k) => !/[[<]/.test(k));
+  it.each(scalarKeys)('the default shown for %s is the real one', (key) => {
+    let value: unknown = defaults;
+    for (const part of key.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
+    // Paths are shown relative (resolved at start); unset keys have no value to compare.
+    if (value === undefined || (typeof value === 'string' && path.isAbsolute(value))) return;
+    expect(rows.get(key)?.def, `no table row for ${key}`).toContain(`\`${Array.isArray(value) ? JSON.stringify(value) : String(value)}\``);
+  });
 });
