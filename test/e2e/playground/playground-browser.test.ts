@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/app/create-app.ts';
 import { startPlayground, type Playground } from '../../../src/bot/playground/playground-server.ts';
 import { defaultConfig } from '../../../src/config/load-config.ts';
+import { startSimulator } from '../../../src/simulator/index.ts';
+import type { Simulator } from '../../../src/simulator/types.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const tmp = mkdtempSync(path.join(tmpdir(), 'easel-pg-browser-'));
@@ -167,4 +169,47 @@ describe('playground in a browser', () => {
     await expect.poll(() => page.locator('[data-testid=gallery]').count()).toBe(2);
     expect(await page.locator('[data-testid=job]').count()).toBe(2);
   });
+});
+
+describe('playground with a ComfyUI host configured', () => {
+  let host: Simulator;
+  let hostApp: Awaited<ReturnType<typeof createApp>>;
+  let hostPg: Playground;
+  const hostData = mkdtempSync(path.join(tmpdir(), 'easel-pg-host-'));
+
+  beforeAll(async () => {
+    // A separately started server speaking ComfyUI's protocol, configured like any GPU host.
+    host = await startSimulator({ stepMs: 5 });
+    const config = defaultConfig({ dataDir: hostData, hosts: [{ name: 'gpu-box', url: host.url }], playground: { port: 0 } });
+    hostApp = await createApp(config);
+    hostPg = await startPlayground(hostApp, config.playground);
+  });
+
+  afterAll(async () => {
+    await hostPg?.close();
+    await hostApp?.close();
+    await host?.close();
+    rmSync(hostData, { recursive: true, force: true });
+  });
+
+  it('uses that host and does not say simulated', async () => {
+    const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await p.goto(hostPg.url);
+      await expect.poll(() => p.locator('#hosts').textContent()).toContain('gpu-box');
+      expect(await p.getByTestId('mode-badge').textContent()).not.toMatch(/simulat/i);
+      expect(await p.locator('#hosts').textContent()).not.toMatch(/simulat/i);
+      await p.getByTestId('command-restyle').click();
+      await p.getByTestId('file-image').setInputFiles(photoPath);
+      await p.getByTestId('send').click();
+      const job = p.locator('[data-testid=job]').first();
+      await job.getByTestId('gallery').waitFor({ timeout: 25_000 });
+      const summary = (await job.getByTestId('summary').textContent()) ?? '';
+      expect(summary).toContain('gpu-box');
+      expect(summary).not.toMatch(/simulat/i);
+      expect(host.submittedPromptIds().length).toBe(1);
+    } finally {
+      await p.close();
+    }
+  }, 40_000);
 });

@@ -103,7 +103,7 @@ function renderAttachments() {
       onchange: (e) => { if (e.target.files[0]) { state.files[name] = e.target.files[0]; renderAttachments(); } } });
     const thumb = file ? h('img', { src: URL.createObjectURL(file), alt: `${label} to send` }) : null;
     return h('div', { class: 'attach', dataset: { attached: String(Boolean(file)) } },
-      thumb, h('span', {}, file ? `${file.name} · ${(file.size / 1024).toFixed(0)} KiB` : `＋ Attach ${label}`),
+      thumb, h('span', {}, file ? `${file.name} · ${(file.size / 1024).toFixed(0)} KiB` : `+ Attach ${label}`),
       input,
       file ? h('button', { type: 'button', class: 'clear', 'aria-label': `Remove ${label}`, onclick: (e) => { e.stopPropagation(); delete state.files[name]; renderAttachments(); } }, '✕') : null);
   }));
