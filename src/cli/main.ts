@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (isUserError(err) || isConfigError(err)) {
-      process.stderr.write(`easel: ${(err as Error).message.split('\n').join(' ')}\n`);
+      process.stderr.write(`easel: ${isConfigError(err) ? err.message : (err as Error).message.split('\n').join(' ')}\n`);
       return 1;
     }
     const message = err instanceof Error ? err.message : String(err);
