@@ -17,6 +17,7 @@ import type pino from 'pino';
 import type { Easel } from '../../app/types.ts';
 import { isUserError } from '../../commands/errors.ts';
 import type { Actor, JobRecord } from '../../jobs/types.ts';
+import type { RecentKeys } from '../shared/recent-keys.ts';
 import type { DownloadPolicy } from './attachment-download.ts';
 import type { PresenterRegistry } from './presenter-registry.ts';
 import type { DiscordRefs } from './job-presenter.ts';
@@ -35,6 +36,8 @@ export interface BotContext {
   presenters: PresenterRegistry;
   /** Images picked through a context menu, downloaded while the user fills in the modal. */
   pickedImages: PickedImages;
+  /** Recent button clicks (user, button, message): a double click must not start a job twice. */
+  clicks: RecentKeys;
   now: () => number;
 }
 

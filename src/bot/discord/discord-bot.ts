@@ -10,6 +10,7 @@ import { Client, Events, GatewayIntentBits, type ClientOptions, type Interaction
 import pino from 'pino';
 import type { Easel } from '../../app/types.ts';
 import type { EaselConfig } from '../../config/types.ts';
+import { RecentKeys } from '../shared/recent-keys.ts';
 import { handleAutocomplete } from './autocomplete-handler.ts';
 import { PickedImages, type BotContext } from './bot-context.ts';
 import { handleButton } from './button-handler.ts';
@@ -26,6 +27,8 @@ export interface DiscordBotOptions {
   maxInputBytes?: number;
   /** Extra origins attachments may be downloaded from (tests). The origin of config.apiBase is always allowed. */
   attachmentOrigins?: string[];
+  /** A second click on the same button of the same message by the same person within this many ms is ignored. Default 2000. */
+  doubleClickMs?: number;
   /** Least time between two edits of one progress message. Default 1500 ms. */
   editIntervalMs?: number;
   now?: () => number;
@@ -67,6 +70,7 @@ export async function startDiscordBot(easel: Easel, config: EaselConfig['discord
     download: { maxBytes: opts.maxInputBytes ?? 20 * 1024 * 1024, extraOrigins },
     presenters,
     pickedImages: new PickedImages(15 * 60 * 1000, 500, now),
+    clicks: new RecentKeys(opts.doubleClickMs ?? 2_000, 10_000, now),
     now,
   };
 
