@@ -184,6 +184,10 @@ describe('Discord edge cases', () => {
     }, 15_000, 'host-down notice');
     expect(status.content).toMatch(/safe in the queue/i);
     expect(buttons(status).some((b) => b.startsWith('easel:cancel:'))).toBe(true);
+    // Only the author may cancel it.
+    const notYours = await click(status, 'easel:cancel:', bob);
+    expect(await ephemeralOf(notYours)).toMatch(new RegExp(`Only <@${alice.id}>.*cancel`));
+    expect((await app.getJob(jobIdOf(status)))?.state).toBe('queued');
     // queueCap is 1 and Alice's job holds it.
     const refused = await restyle(bob, 'refused.png');
     expect(await ephemeralOf(refused)).toMatch(/queue is full/i);
