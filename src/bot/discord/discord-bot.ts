@@ -6,7 +6,16 @@
  *   ...
  *   await bot.stop();
  */
-import { Client, Events, GatewayIntentBits, type ClientOptions, type Interaction } from 'discord.js';
+import {
+  Client,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  type ChatInputCommandInteraction,
+  type ClientOptions,
+  type Interaction,
+  type MessageContextMenuCommandInteraction,
+} from 'discord.js';
 import pino from 'pino';
 import type { Easel } from '../../app/types.ts';
 import type { EaselConfig } from '../../config/types.ts';
@@ -116,14 +125,24 @@ async function dispatch(ctx: BotContext, interaction: Interaction): Promise<void
     if (interaction.commandName === EASEL_COMMAND) return handleEaselCommand(ctx, interaction);
     const spec = ctx.easel.commands.find((s) => s.name === interaction.commandName);
     if (spec) return handleJobCommand(ctx, interaction, spec);
-    return;
+    return notAvailable(ctx, interaction);
   }
   if (interaction.isMessageContextMenuCommand()) {
     const entry = CONTEXT_MENU_COMMANDS.find((c) => c.name === interaction.commandName);
     const spec = entry && ctx.easel.commands.find((s) => s.name === entry.command);
     if (spec) return handleContextMenu(ctx, interaction, spec);
-    return;
+    return notAvailable(ctx, interaction);
   }
   if (interaction.isButton()) return handleButton(ctx, interaction);
   if (interaction.isModalSubmit()) return handleModal(ctx, interaction);
+}
+
+/** A command Discord still lists but this Easel no longer has (preset disabled, stale registration). */
+async function notAvailable(ctx: BotContext, interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction): Promise<void> {
+  await interaction
+    .reply({
+      content: `"${interaction.commandName}" is not available here any more. Try \`/easel help\` for the commands I have.`,
+      flags: MessageFlags.Ephemeral,
+    })
+    .catch((err) => ctx.logger.warn({ err: String(err) }, 'discord: could not answer an unknown command'));
 }

@@ -197,6 +197,11 @@ describe('Discord edge cases', () => {
     expect((await app.getJob(jobIdOf(done)))?.state).toBe('done');
   });
 
+  it('a command Discord still lists but Easel no longer has gets an answer, not "did not respond"', async () => {
+    const i = await fake.slashCommand('oldcommand', { user: alice });
+    expect(await ephemeralOf(i)).toMatch(/not available.*\/easel help/);
+  });
+
   it('who may rerun is configurable: with rerun "author", only the author may reroll', async () => {
     const aliceJob = jobIdOf(result);
     await stopBot();
