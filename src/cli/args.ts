@@ -7,6 +7,8 @@ export interface ParsedArgs {
   flags: Map<string, string[]>;
 }
 
+import { UsageError } from './usage-error.ts';
+
 /** Flags that never take a value. */
 const BOOLEAN_FLAGS = new Set(['dry-run', 'help', 'global', 'json', 'quiet', 'version']);
 
@@ -28,8 +30,10 @@ export function parseArgs(argv: string[]): ParsedArgs {
     const eq = body.indexOf('=');
     if (eq >= 0) {
       add(body.slice(0, eq), body.slice(eq + 1));
-    } else if (BOOLEAN_FLAGS.has(body) || i + 1 >= argv.length || argv[i + 1].startsWith('--')) {
+    } else if (BOOLEAN_FLAGS.has(body)) {
       add(body, 'true');
+    } else if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) {
+      throw new UsageError(`--${body} needs a value (e.g. --${body} 0.6; for a yes/no option write --${body} true)`);
     } else {
       add(body, argv[++i]);
     }

@@ -4,8 +4,10 @@
 import { isUserError } from '../commands/errors.ts';
 import { loadPresets } from '../commands/preset-loader.ts';
 import { CommandRegistry } from '../commands/registry.ts';
+import { COMMAND_NAMES, type CommandName } from '../commands/types.ts';
 import { isConfigError, loadConfig } from '../config/load-config.ts';
 import { flag, parseArgs, type ParsedArgs } from './args.ts';
+import { commandHelp } from './command-help.ts';
 import { UsageError } from './usage-error.ts';
 
 // Subcommands are imported when used, so `easel run` does not load discord.js or Bolt.
@@ -29,20 +31,10 @@ Examples:
   easel run blend a.png b.png --blend 0.5 --dry-run
 Configuration: config/easel.yaml (or EASEL_CONFIG) plus environment variables; see the README.`;
 
-async function commandHelp(args: ParsedArgs): Promise<string> {
-  const config = loadConfig({ file: flag(args, 'config') });
-  const registry = new CommandRegistry(await loadPresets(config.presetsDir), config);
-  const name = args.positionals[0];
-  const spec = registry.specs.find((s) => s.name === name?.replace(/^\//, ''));
-  if (!spec) return USAGE;
-  const lines = [`/${spec.name}: ${spec.description}`, '', spec.help, '', 'Options:'];
-  for (const o of spec.options) {
-    const range = o.min !== undefined || o.max !== undefined ? ` (${o.min ?? ''}..${o.max ?? ''})` : '';
-    const def = o.default !== undefined ? ` [default ${o.default}]` : '';
-    const choices = o.choices && o.choices.length <= 12 ? ` one of: ${o.choices.map((c) => c.value).join(', ')}` : '';
-    lines.push(`  --${o.name}${range}${def}  ${o.description}${choices}`);
-  }
-  return lines.join('\n');
+async function helpFor(args: ParsedArgs): Promise<string> {
+  const name = args.positionals[0]?.replace(/^\//, '');
+  if (!name || !(COMMAND_NAMES as string[]).includes(name)) return USAGE;
+  return commandHelp(loadConfig({ file: flag(args, 'config') }), name as CommandName);
 }
 
 async function runSimulator(args: ParsedArgs): Promise<number> {
@@ -61,16 +53,27 @@ async function runSimulator(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
+/** `easel … | head` closes stdout early: that is not an error. */
+function ignoreClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  ignoreClosedPipes();
   const [sub, ...rest] = argv;
-  const args = parseArgs(rest);
   try {
+    const args = parseArgs(rest);
     switch (sub) {
       case undefined:
       case 'help':
       case '--help':
       case '-h':
-        process.stdout.write(`${sub === 'help' ? await commandHelp(args) : USAGE}\n`);
+        process.stdout.write(`${sub === 'help' ? await helpFor(args) : USAGE}\n`);
         return 0;
       case 'start':
         return await (await import('./start.ts')).start(loadConfig({ file: flag(args, 'config') }));

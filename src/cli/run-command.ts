@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp } from '../app/create-app.ts';
+import { createApp, type EaselApp } from '../app/create-app.ts';
+import { ComfyClient } from '../comfy/client.ts';
+import type { NodeCatalogue } from '../comfy/node-catalogue.ts';
 import { UserError } from '../commands/errors.ts';
 import { planJob } from '../commands/plan.ts';
 import { loadPresets } from '../commands/preset-loader.ts';
@@ -19,11 +21,12 @@ import type { EaselConfig } from '../config/types.ts';
 import { intakeImage } from '../images/intake.ts';
 import type { Actor, JobEvent, JobRecord, StoredImage } from '../jobs/types.ts';
 import { flag, flagAll, type ParsedArgs } from './args.ts';
+import { commandHelp } from './command-help.ts';
 import { ProgressLine } from './progress-line.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Flags that belong to `easel run` itself; every other --flag is a command option. */
-const RUN_FLAGS = new Set(['host', 'out', 'dry-run', 'config', 'quiet', 'help', 'step-ms']);
+const RUN_FLAGS = new Set(['host', 'out', 'dry-run', 'config', 'quiet', 'help', 'step-ms', 'wait']);
 
 
 export function optionsFrom(args: ParsedArgs): Record<string, unknown> {
@@ -79,13 +82,29 @@ const cliActor = (): Actor => ({ platform: 'cli', userId: os.userInfo().username
 /** Prints the workflow(s) Easel would submit, without contacting any host. */
 async function dryRun(config: EaselConfig, command: CommandName, images: Buffer[], options: Record<string, unknown>): Promise<void> {
   const registry = new CommandRegistry(await loadPresets(config.presetsDir), config);
+  // With a host, plan against its node catalogue (checkpoint, upscale model), exactly as a real run would.
+  let catalogue: NodeCatalogue | undefined;
+  if (config.hosts.length > 0) {
+    const client = new ComfyClient(config.hosts[0]);
+    try {
+      catalogue = await client.objectInfo();
+    } catch (err) {
+      throw new UserError('host_down', `cannot reach ComfyUI at ${config.hosts[0].url}: ${(err as Error).message}`);
+    } finally {
+      await client.close();
+    }
+  }
   const spec = registry.specs.find((s) => s.name === command)!;
   if (images.length < spec.images.length) throw new UserError('bad_image', `${command} needs ${spec.images.length} image(s): ${spec.images.join(', ')}`);
   const { preset, params } = registry.resolve(command, options);
   // Described, not stored: a dry run writes nothing to the data folder.
   const inputs: StoredImage[] = [];
   for (const bytes of images.slice(0, spec.images.length)) {
-    const taken = await intakeImage(bytes, { maxBytes: config.limits.maxInputBytes, maxPixels: config.limits.maxInputPixels });
+    const taken = await intakeImage(
+      bytes,
+      { maxBytes: config.limits.maxInputBytes, maxPixels: config.limits.maxInputPixels },
+      { keepAlpha: preset.keepAlpha },
+    );
     const sha256 = createHash('sha256').update(taken.data).digest('hex');
     inputs.push({ sha256, path: `${sha256}.png`, width: taken.width, height: taken.height, mime: 'image/png', bytes: taken.data.length });
   }
@@ -99,9 +118,23 @@ async function dryRun(config: EaselConfig, command: CommandName, images: Buffer[
     state: 'queued',
     createdAt: Date.now(),
   };
-  const plan = planJob(job, preset, inputs.map((i) => `easel-${i.sha256}.png`));
+  const plan = planJob(job, preset, inputs.map((i) => `easel-${i.sha256}.png`), catalogue);
   const workflows = plan.runs.map((r) => r.workflow);
   process.stdout.write(`${JSON.stringify(workflows.length === 1 ? workflows[0] : workflows, null, 2)}\n`);
+}
+
+/** A configured host that never comes up fails the run with its reason instead of waiting forever. */
+async function waitForHost(app: EaselApp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await app.status();
+    if (status.hosts.some((h) => h.up)) return;
+    if (Date.now() >= deadline) {
+      const urls = app.config.hosts.map((h) => h.url).join(', ') || 'the built-in simulator';
+      throw new UserError('host_down', `cannot reach ComfyUI at ${urls} (no answer within ${Math.round(timeoutMs / 1000)} s)`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 function waitForEnd(app: { subscribe(id: string, l: (e: JobEvent) => void): () => void }, jobId: string, progress?: ProgressLine) {
@@ -119,7 +152,16 @@ function waitForEnd(app: { subscribe(id: string, l: (e: JobEvent) => void): () =
 export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise<number> {
   const [name, ...files] = args.positionals;
   const command = parseCommand(name);
+  if (flag(args, 'help') === 'true') {
+    process.stdout.write(`${await commandHelp(config, command)}\n`);
+    return 0;
+  }
   if (files.length === 0) throw new UsageError(`give the image file to ${command}: easel run ${command} photo.png`);
+  const registry = new CommandRegistry(await loadPresets(config.presetsDir), config);
+  const wanted = registry.spec(command)?.images.length ?? 1;
+  if (files.length > wanted) {
+    throw new UsageError(`${command} takes ${wanted} image${wanted === 1 ? '' : 's'}, but ${files.length} were given: ${files.join(', ')}`);
+  }
   const images = await readImages(files);
   const options = optionsFrom(args);
   const hosts = hostsFrom(args);
@@ -135,6 +177,7 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
   const outDir = path.resolve(flag(args, 'out') ?? 'easel-out');
   const app = await createApp(config);
   try {
+    await waitForHost(app, Number(flag(args, 'wait') ?? 30) * 1000);
     // Submit first: a refused image or option is then the only line on stderr.
     const job = await app.submit({ command, options, images, actor: cliActor() });
     const status = await app.status();

@@ -176,6 +176,31 @@ describe('easel run', { timeout: 60_000 }, () => {
     expect(subcommand.code).toBe(2);
     expect(existsSync(join(work, 'easel-out'))).toBe(false);
   });
+
+  it('an option without its value, an extra image, or a host that never answers: one line, no hang', async () => {
+    const [noValue, extra, deadHost] = await Promise.all([
+      easel('run', 'restyle', 'img.png', '--denoise'),
+      easel('run', 'restyle', 'img.png', 'img.png'),
+      // Port 1 on loopback refuses connections: the run gives up after --wait seconds.
+      easel('run', 'restyle', 'img.png', '--host', 'http://127.0.0.1:1', '--wait', '2', '--quiet'),
+    ]);
+    for (const [r, pattern] of [
+      [noValue, /--denoise needs a value/],
+      [extra, /restyle takes 1 image, but 2 were given/],
+      [deadHost, /cannot reach ComfyUI at http:\/\/127\.0\.0\.1:1/],
+    ] as const) {
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(lines(r.stderr), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(pattern);
+    }
+  });
+
+  it('run <command> --help prints that command\'s options instead of running it', async () => {
+    const r = await easel('run', 'restyle', 'img.png', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--denoise \(0\.05\.\.1\) \[default 0\.6\]/);
+    expect(existsSync(join(work, 'easel-out'))).toBe(false);
+  });
 });
 
 describe('easel help', { timeout: 60_000 }, () => {
