@@ -6,6 +6,7 @@
  */
 import { UserError } from '../../commands/errors.ts';
 import type { SlackFileRef } from './slack-modal.ts';
+import { readLimitedBody } from '../shared/read-limited-body.ts';
 
 export const SIGN_IN_PAGE_MESSAGE =
   'Easel could not read that file: Slack answered with a sign-in page. Add the files:read scope and reinstall the app.';
@@ -96,20 +97,6 @@ export async function downloadSlackFile(file: SlackFileRef, opts: DownloadOption
   throw new UserError('bad_image', `Easel could not download ${name}: Slack kept redirecting.`);
 }
 
-async function readLimited(res: Response, maxBytes: number, name: string): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw tooLarge(name, maxBytes);
-    }
-    chunks.push(Buffer.from(value));
-  }
-  return Buffer.concat(chunks);
+function readLimited(res: Response, maxBytes: number, name: string): Promise<Buffer> {
+  return readLimitedBody(res.body, maxBytes, () => tooLarge(name, maxBytes));
 }
