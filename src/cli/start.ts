@@ -32,9 +32,6 @@ export async function start(config: EaselConfig): Promise<number> {
   running.push({ stop: async () => stopJobLog() });
   const platforms = platformsConfigured(config);
   const status = await app.status();
-  for (const host of status.hosts) {
-    logger.info({ host: host.name, simulated: host.simulated, up: host.up }, host.simulated ? `ComfyUI host ${host.name}: built-in simulator (simulated, no GPU)` : `ComfyUI host ${host.name}`);
-  }
 
   const ops = await startOpsServer(app, config, { logger });
   running.push({ stop: () => ops.close() });
@@ -48,12 +45,15 @@ export async function start(config: EaselConfig): Promise<number> {
     running.push(await startSlackBot(app, config.slack, { logger, maxDownloadBytes: config.limits.maxInputBytes }));
     logger.info({ mode: config.slack.mode }, 'Slack app started');
   }
-  if ((!platforms.discord && !platforms.slack) || process.env.EASEL_PLAYGROUND === '1') {
+  // The playground opens when no chat platform is configured, or alongside them when asked for.
+  const playgroundAsked = /^(1|true|yes|on)$/i.test(process.env.EASEL_PLAYGROUND ?? '');
+  if ((!platforms.discord && !platforms.slack) || playgroundAsked) {
     if (config.playground.enabled) {
       const playground = await startPlayground(app, config.playground, { logger, maxUploadBytes: config.limits.maxInputBytes });
       running.push({ stop: () => playground.close() });
       process.stdout.write(
         `\nEasel playground: ${playground.url}\n` +
+          `Health and metrics: ${ops.url}/healthz  ${ops.url}/metrics\n` +
           (status.simulated ? 'No ComfyUI host configured: using the built-in simulator (simulated images, no GPU).\n' : '') +
           'No chat platform configured (set DISCORD_TOKEN or SLACK_BOT_TOKEN to connect one). Ctrl+C to stop.\n\n',
       );
