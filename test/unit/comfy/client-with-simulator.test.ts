@@ -292,6 +292,11 @@ describe('host information', () => {
     expect(stats.devices.length).toBeGreaterThan(0);
     const cat = await client.objectInfo();
     expect(cat.options('CheckpointLoaderSimple', 'ckpt_name')).toEqual(['sd_v1-5.safetensors', 'sdxl_base_1.0.safetensors']);
+    // V3 nodes send combos as ["COMBO", {"options": [...]}]: read the same way as [[...], {...}]
+    expect(cat.input('UpscaleModelLoader', 'model_name')?.kind).toBe('combo');
+    expect(cat.options('UpscaleModelLoader', 'model_name')).toEqual(['4x-UltraSharp.pth']);
+    expect(cat.options('ImageScaleToTotalPixels', 'upscale_method')).toEqual(['nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos']);
+    expect(cat.input('KSampler', 'denoise')).toMatchObject({ kind: 'float', min: 0, max: 1 });
     expect(await client.objectInfo()).toBe(cat);
     expect(await client.objectInfo({ refresh: true })).not.toBe(cat);
   });
