@@ -221,3 +221,24 @@ describe('simulator WebSocket protocol', () => {
     }
   });
 });
+
+describe('simulator with previews off (ComfyUI\'s default --preview-method none)', () => {
+  it('sends progress but no binary frames, and says so in system_stats', async () => {
+    const sim = await startTestSim({ previews: false });
+    const c = await WsProbe.open(sim, 'no-previews', { supports_preview_metadata: true });
+    try {
+      await upload(sim, await gradientPng(64, 48), 'p.png');
+      const res = await postPrompt(sim, promptBody(img2imgPromptText({ image: 'p.png', steps: 3 }), { client_id: 'no-previews' }));
+      const id = res.json.prompt_id as string;
+      await c.waitDone(id);
+      const types = c.types();
+      expect(types.filter((t) => t === 'progress')).toHaveLength(3);
+      expect(types.some((t) => t.startsWith('binary'))).toBe(false);
+      const stats = await getJson(sim, '/system_stats');
+      expect(stats.system.argv.slice(-2)).toEqual(['--preview-method', 'none']);
+    } finally {
+      c.close();
+      await sim.close();
+    }
+  });
+});
