@@ -3,7 +3,6 @@
  * (node-definitions.json, see extract-node-definitions.ts) with model and input-file combos filled in
  * from the simulator's own fake model folders and input directory.
  */
-import { createRequire } from 'node:module';
 import { cloneOrdered, parseOrdered } from './ordered-json.ts';
 import { readFileSync } from 'node:fs';
 import type { Folders } from './folders.ts';
@@ -24,9 +23,10 @@ export interface NodeDefinition {
   [k: string]: unknown;
 }
 
-const require = createRequire(import.meta.url);
-const definitionsPath = require.resolve('./node-definitions.json');
-const BASE_DEFINITIONS = parseOrdered(readFileSync(definitionsPath, 'utf8')) as Record<string, NodeDefinition>;
+// Read as text (parseOrdered keeps key order and which numbers are Python floats). The path goes through
+// the package root so it also resolves from the compiled dist/simulator/ (tsc does not copy .json files).
+const definitionsUrl = new URL('../../src/simulator/node-definitions.json', import.meta.url);
+const BASE_DEFINITIONS = parseOrdered(readFileSync(definitionsUrl, 'utf8')) as Record<string, NodeDefinition>;
 
 export function knownClasses(): string[] {
   return Object.keys(BASE_DEFINITIONS);
