@@ -19,6 +19,7 @@ import { RunControl, KilledError } from './run-control.ts';
 import { executePrompt, type ExecResult, type QueueItem } from './executor.ts';
 import { BodyTooLarge, readBody } from './body.ts';
 import { pyStr } from './py-format.ts';
+import { originRefused } from './origin-check.ts';
 import type { BusyInterval, Simulator, SimulatorOptions } from './types.ts';
 
 const DEFAULT_MODELS = {
@@ -146,6 +147,10 @@ export class SimulatorServer implements Simulator {
       s.on('close', () => this.sockets.delete(s));
     });
     server.on('upgrade', (req, socket, head) => {
+      if (originRefused(req.headers.host, req.headers.origin)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        return;
+      }
       const p = new URL(req.url ?? '/', 'http://x').pathname;
       if (p === '/ws' || p === '/api/ws') this.hub.handleUpgrade(req, socket, head);
       else socket.destroy();
@@ -398,6 +403,8 @@ export class SimulatorServer implements Simulator {
     let p = url.pathname;
     if (p.startsWith('/api/')) p = p.slice(4);
     const method = req.method ?? 'GET';
+    if (originRefused(req.headers.host, req.headers.origin)) return this.empty(res, 403);
+    if (method === 'OPTIONS') return this.empty(res);
     try {
       await this.route(method, p, url, req, res);
     } catch (e) {

@@ -1,4 +1,6 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { Simulator } from '../../../src/simulator/index.ts';
 import { WsProbe, getJson, gradientPng, img2imgPromptText, postPrompt, promptBody, solidPng, startTestSim, upload } from './sim-helpers.ts';
 
@@ -91,6 +93,36 @@ describe('simulator HTTP routes', () => {
     expect((await fetch(`${sim.url}/models/nonsense`)).status).toBe(404);
     expect(await getJson(sim, '/prompt')).toEqual({ exec_info: { queue_remaining: 0 } });
     expect(await getJson(sim, '/queue')).toEqual({ queue_running: [], queue_pending: [] });
+  });
+
+  it('refuses a loopback request whose Origin names another site (403, HTTP and WebSocket), like ComfyUI', async () => {
+    const port = sim.port;
+    const status = (headers: Record<string, string>, method = 'GET') =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path: '/api/prompt', method, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status({})).toBe(200); // no Origin: server-side clients are never refused
+    expect(await status({ Origin: 'https://evil.example' })).toBe(403);
+    expect(await status({ Origin: `http://127.0.0.1:${port}` })).toBe(200);
+    expect(await status({ Origin: 'http://127.0.0.1' })).toBe(200); // no port on one side: host names compared
+    expect(await status({ Host: 'gpu-box.lan:8188', Origin: 'https://evil.example' })).toBe(200); // not loopback: a proxy's business
+    expect(await status({ Origin: 'https://evil.example' }, 'OPTIONS')).toBe(403);
+    expect(await status({}, 'OPTIONS')).toBe(200);
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?clientId=x`, { headers: { Origin: 'https://evil.example' } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('error', () => undefined);
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+    });
+    expect(refused).toBe(403);
   });
 });
 
