@@ -34,6 +34,8 @@ export interface HostStatus {
   vramFree?: number;
   queueRemaining?: number;
   running?: string;
+  /** Why the host is down, when it is (e.g. "connection refused"). */
+  lastError?: string;
   /** Presets disabled on this host and why (preset, node, input, allowed values). */
   disabledPresets: Array<{ preset: string; reason: string }>;
 }

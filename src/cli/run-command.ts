@@ -25,6 +25,9 @@ import { commandHelp } from './command-help.ts';
 import { ProgressLine } from './progress-line.ts';
 import { UsageError } from './usage-error.ts';
 
+/** How long a host that refuses connections gets before `easel run` gives up with its reason. */
+const FAIL_FAST_MS = 3000;
+
 /** Flags that belong to `easel run` itself; every other --flag is a command option. */
 const RUN_FLAGS = new Set(['host', 'out', 'dry-run', 'config', 'quiet', 'help', 'step-ms', 'wait']);
 
@@ -125,12 +128,19 @@ async function dryRun(config: EaselConfig, command: CommandName, images: Buffer[
 
 /** A configured host that never comes up fails the run with its reason instead of waiting forever. */
 async function waitForHost(app: EaselApp, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const urls = app.config.hosts.map((h) => h.url).join(', ') || 'the built-in simulator';
   for (;;) {
     const status = await app.status();
     if (status.hosts.some((h) => h.up)) return;
-    if (Date.now() >= deadline) {
-      const urls = app.config.hosts.map((h) => h.url).join(', ') || 'the built-in simulator';
+    const reasons = status.hosts.map((h) => h.lastError).filter((r): r is string => Boolean(r));
+    const elapsed = Date.now() - started;
+    // Every host has already said why it is down (e.g. connection refused): give a moment for a
+    // retry, then report that reason rather than waiting out the whole timeout.
+    if (reasons.length === status.hosts.length && elapsed >= Math.min(FAIL_FAST_MS, timeoutMs)) {
+      throw new UserError('host_down', `cannot reach ComfyUI at ${urls}: ${reasons[0]}`);
+    }
+    if (elapsed >= timeoutMs) {
       throw new UserError('host_down', `cannot reach ComfyUI at ${urls} (no answer within ${Math.round(timeoutMs / 1000)} s)`);
     }
     await new Promise((r) => setTimeout(r, 200));
