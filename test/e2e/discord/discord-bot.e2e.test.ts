@@ -12,10 +12,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type EaselApp } from '../../../src/app/create-app.ts';
 import { startDiscordBot, type DiscordBot } from '../../../src/bot/discord/discord-bot.ts';
-import { decodeJobActionId } from '../../../src/bot/shared/custom-id.ts';
 import type { EaselConfig } from '../../../src/config/types.ts';
 import { defaultConfig } from '../../../src/config/load-config.ts';
 import { FakeDiscord, type FakeAttachment, type FakeInteraction, type FakeMessage, type FakeUser } from '../../fakes/discord/fake-discord.ts';
+import { buttons, isResult, jobIdOf, labels, messageProbes } from './message-probes.ts';
 
 let fake: FakeDiscord;
 let app: EaselApp;
@@ -63,41 +63,7 @@ async function releaseUntilFinished(jobId: string): Promise<void> {
   }, `job ${jobId} to finish`);
 }
 
-function buttons(m: FakeMessage): string[] {
-  return m.components.flatMap((row) => ((row.components as Array<{ custom_id?: string }>) ?? []).map((c) => c.custom_id ?? ''));
-}
-
-function labels(m: FakeMessage): string[] {
-  return m.components.flatMap((row) => ((row.components as Array<{ label?: string }>) ?? []).map((c) => c.label ?? ''));
-}
-
-function jobIdOf(m: FakeMessage): string {
-  const id = buttons(m).map((b) => decodeJobActionId(b)).find((b) => b !== undefined);
-  if (!id) throw new Error(`no job button on message ${m.id}`);
-  return id.jobId;
-}
-
-function isResult(m: FakeMessage | undefined): m is FakeMessage {
-  return !!m && !m.deleted && buttons(m).some((b) => b.startsWith('easel:reroll:'));
-}
-
-/** The finished result shown in the reply of `i`. */
-function resultOf(i: FakeInteraction, what = 'result'): Promise<FakeMessage> {
-  return fake.waitFor(() => {
-    const m = fake.original(i);
-    return isResult(m) && m;
-  }, 20_000, what);
-}
-
-/** The ephemeral text the user was shown for `i` (an immediate reply or a follow-up). */
-function ephemeralOf(i: FakeInteraction): Promise<string> {
-  return fake.waitFor(() => {
-    const first = i.callbacks[0];
-    if (first?.type === 4 && (Number(first.data?.flags ?? 0) & 64) !== 0) return String(first.data?.content ?? '');
-    const f = fake.followUps(i).find((m) => (m.flags & 64) !== 0);
-    return f?.content;
-  }, 20_000, 'ephemeral message');
-}
+const { resultOf, ephemeralOf } = messageProbes(() => fake);
 
 async function restyle(user: FakeUser, attachment: FakeAttachment, options: Array<{ name: string; type: number; value: unknown }> = [], channelId?: string): Promise<FakeInteraction> {
   return fake.slashCommand('restyle', {

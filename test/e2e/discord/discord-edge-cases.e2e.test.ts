@@ -11,10 +11,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type EaselApp } from '../../../src/app/create-app.ts';
 import { startDiscordBot, type DiscordBot } from '../../../src/bot/discord/discord-bot.ts';
-import { decodeJobActionId } from '../../../src/bot/shared/custom-id.ts';
 import { defaultConfig } from '../../../src/config/load-config.ts';
 import type { EaselConfig } from '../../../src/config/types.ts';
 import { FakeDiscord, type FakeInteraction, type FakeMessage, type FakeUser } from '../../fakes/discord/fake-discord.ts';
+import { decodeJobActionId } from '../../../src/bot/shared/custom-id.ts';
+import { buttons, jobIdOf, messageProbes } from './message-probes.ts';
 
 /** What Discord reports (and enforces) as this server's upload limit: far below 10 MiB. */
 const UPLOAD_LIMIT = 96 * 1024;
@@ -65,35 +66,7 @@ async function eventually(check: () => Promise<boolean> | boolean, what: string,
   }
 }
 
-function buttons(m: FakeMessage): string[] {
-  return m.components.flatMap((row) => ((row.components as Array<{ custom_id?: string }>) ?? []).map((c) => c.custom_id ?? ''));
-}
-
-function jobIdOf(m: FakeMessage): string {
-  const id = buttons(m).map((b) => decodeJobActionId(b)).find((b) => b !== undefined);
-  if (!id) throw new Error(`no job button on message ${m.id}`);
-  return id.jobId;
-}
-
-function isResult(m: FakeMessage | undefined): m is FakeMessage {
-  return !!m && !m.deleted && buttons(m).some((b) => b.startsWith('easel:reroll:'));
-}
-
-function resultOf(i: FakeInteraction, what = 'result'): Promise<FakeMessage> {
-  return fake.waitFor(() => {
-    const m = fake.original(i);
-    return isResult(m) && m;
-  }, 20_000, what);
-}
-
-function ephemeralOf(i: FakeInteraction): Promise<string> {
-  return fake.waitFor(() => {
-    const first = i.callbacks[0];
-    if (first?.type === 4 && (Number(first.data?.flags ?? 0) & 64) !== 0) return String(first.data?.content ?? '');
-    const f = fake.followUps(i).find((m) => (m.flags & 64) !== 0);
-    return f?.content;
-  }, 20_000, 'ephemeral message');
-}
+const { resultOf, ephemeralOf } = messageProbes(() => fake);
 
 function restyle(user: FakeUser, name = 'noisy.png'): Promise<FakeInteraction> {
   return fake.slashCommand('restyle', { user, options: [{ name: 'image', type: 11, value: fake.addAttachment(name, noisy, 'image/png') }] });
