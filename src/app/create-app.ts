@@ -256,6 +256,14 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
       return active.filter((j) => j.actor.platform === actor.platform && j.actor.userId === actor.userId);
     },
 
+    async recentJobs(platform, limit): Promise<JobRecord[]> {
+      const all = await store.list();
+      return all
+        .filter((j) => j.actor.platform === platform && !j.platformRefs?.deleted)
+        .sort((a, b) => b.createdAt - a.createdAt)
+        .slice(0, limit);
+    },
+
     async status(): Promise<AppStatus> {
       const hostStatuses: HostStatus[] = (await pool.status()).map((h) => ({
         ...h,

@@ -93,6 +93,8 @@ export interface Easel {
   onEvent(listener: (e: JobEvent) => void): () => void;
   /** The jobs of one user that are waiting or running. */
   jobsOf(actor: Actor): Promise<JobRecord[]>;
+  /** The newest jobs started on one platform (newest first), e.g. to show a channel's history after a restart. */
+  recentJobs(platform: Actor['platform'], limit: number): Promise<JobRecord[]>;
   status(): Promise<AppStatus>;
   /** Styles and samplers for pickers and autocomplete. */
   choices(command: CommandName, option: string, typed?: string): Array<{ name: string; value: string }>;
