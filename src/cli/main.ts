@@ -33,15 +33,22 @@ Configuration: config/easel.yaml (or EASEL_CONFIG) plus environment variables; s
 
 async function helpFor(args: ParsedArgs): Promise<string> {
   const name = args.positionals[0]?.replace(/^\//, '');
-  if (!name || !(COMMAND_NAMES as string[]).includes(name)) return USAGE;
+  if (!name) return USAGE;
+  if (!(COMMAND_NAMES as string[]).includes(name)) {
+    throw new UsageError(`unknown command "${name}"; choose one of: ${COMMAND_NAMES.join(', ')}`);
+  }
   return commandHelp(loadConfig({ file: flag(args, 'config') }), name as CommandName);
 }
 
 async function runSimulator(args: ParsedArgs): Promise<number> {
   const { startSimulator } = await import('../simulator/index.ts');
+  const port = Number(flag(args, 'port') ?? 8188);
+  const stepMs = Number(flag(args, 'step-ms') ?? 150);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, got "${flag(args, 'port')}"`);
+  if (!Number.isFinite(stepMs) || stepMs < 0) throw new UsageError(`--step-ms must be a number of milliseconds >= 0, got "${flag(args, 'step-ms')}"`);
   const sim = await startSimulator({
-    port: Number(flag(args, 'port') ?? 8188),
-    stepMs: Number(flag(args, 'step-ms') ?? 150),
+    port,
+    stepMs,
     dataDir: flag(args, 'data-dir'),
   });
   process.stdout.write(`Easel's ComfyUI simulator (simulated, no GPU) listening on ${sim.url}\nCtrl+C to stop.\n`);

@@ -6,7 +6,7 @@
  * --dry-run prints the final API-format workflow JSON and submits nothing.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp, type EaselApp } from '../app/create-app.ts';
@@ -185,6 +185,9 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
   }
 
   const outDir = path.resolve(flag(args, 'out') ?? 'easel-out');
+  // Checked before any GPU work: a run should not end with nowhere to put its results.
+  const existing = await stat(outDir).catch(() => undefined);
+  if (existing && !existing.isDirectory()) throw new UsageError(`--out ${outDir} is a file, not a folder`);
   const app = await createApp(config);
   try {
     await waitForHost(app, Number(flag(args, 'wait') ?? 30) * 1000);
@@ -200,7 +203,13 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
     if (end.type === 'cancelled') throw new UserError('job_failed', 'the job was cancelled');
     const finished = (await app.getJob(job.id)) ?? end.job;
     const rendered = await app.render(finished, { maxFileBytes: Number.MAX_SAFE_INTEGER, maxFiles: 1000 });
-    await mkdir(outDir, { recursive: true });
+    await mkdir(outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(
+        err.code === 'EEXIST' || err.code === 'ENOTDIR'
+          ? `--out ${outDir} is a file, not a folder`
+          : `cannot create the output folder ${outDir}: ${err.code ?? err.message}`,
+      );
+    });
     const written: string[] = [];
     for (const file of rendered.files) {
       const target = path.join(outDir, file.name);

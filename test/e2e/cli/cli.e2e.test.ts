@@ -4,6 +4,8 @@
  * non-zero exit and one line on stderr; --host sends work to that host; --dry-run contacts nobody.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -125,7 +127,8 @@ describe('easel run', { timeout: 60_000 }, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(sim.submittedPromptIds().length).toBe(before + 1);
     const host = new URL(sim.url).host;
-    expect(lines(r.stderr)[0]).toBe(`easel: upscale on ${host}`);
+    // The host is Easel's simulator started on its own: it says so in /system_stats, and the CLI says so too.
+    expect(lines(r.stderr)[0]).toBe(`easel: upscale on ${host} (simulated, no GPU)`);
     const [file] = writtenPaths(r.stdout);
     expect(await sharp(readFileSync(file)).metadata()).toMatchObject({ width: 640, height: 480 });
   });
@@ -195,11 +198,49 @@ describe('easel run', { timeout: 60_000 }, () => {
     }
   });
 
+  it('help of an unknown command, a bad simulator port, or --out naming a file: one line, exit 2', async () => {
+    writeFileSync(join(work, 'not-a-folder'), 'x');
+    const [help, port, out] = await Promise.all([
+      easel('help', 'repaint'),
+      easel('simulator', '--port', 'abc'),
+      easel('run', 'restyle', 'img.png', '--out', 'not-a-folder', '--step-ms', '5'),
+    ]);
+    for (const [r, pattern] of [
+      [help, /unknown command "repaint"/],
+      [port, /--port must be a whole number from 0 to 65535, got "abc"/],
+      [out, /--out .*not-a-folder is a file, not a folder/],
+    ] as const) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(lines(r.stderr), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(pattern);
+    }
+  });
+
   it('run <command> --help prints that command\'s options instead of running it', async () => {
     const r = await easel('run', 'restyle', 'img.png', '--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/--denoise \(0\.05\.\.1\) \[default 0\.6\]/);
     expect(existsSync(join(work, 'easel-out'))).toBe(false);
+  });
+});
+
+describe('easel start', { timeout: 60_000 }, () => {
+  it('a port already in use stops everything and exits, naming the setting (no half-alive process)', async () => {
+    const blocker: Server = createServer((_req, res) => res.end('taken'));
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      // The ops port is free (0 = any); the playground's port is taken.
+      const r = await run(process.execPath, [BIN, 'start'], {
+        env: cleanEnv({ EASEL_PLAYGROUND_PORT: String(port), EASEL_OPS_PORT: '0', EASEL_SIMULATOR_STEP_MS: '5' }),
+      });
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`playground cannot listen: port ${port} is already in use \\(set playground\\.port or EASEL_PLAYGROUND_PORT`));
+      expect(Date.now() - started).toBeLessThan(45_000); // it exited by itself (run() kills only at 50 s)
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
   });
 });
 
