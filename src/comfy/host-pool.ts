@@ -21,8 +21,16 @@ import type { NodeCatalogue } from './node-catalogue.ts';
 import type { HostConfig, SystemStats } from './types.ts';
 
 export interface HostPoolOptions {
-  /** Options for every host's ComfyClient. giveUpMs defaults to 30 s here (a dead host's jobs move on). */
+  /** Options for every host's ComfyClient. giveUpMs defaults to unreachableGraceMs here. */
   client?: ComfyClientOptions;
+  /**
+   * How long prompts in flight on a host that cannot be reached are waited for before they are given
+   * up (their jobs go back in line, e.g. to an idle healthy host), ms (default 6000). Counted from the
+   * first failed attempt to reach the host, i.e. about when 'host-down' is announced. Nothing runs
+   * twice: the job service checks the old host's history and removes the abandoned prompt there if the
+   * host comes back. Used as the clients' giveUpMs unless `client.giveUpMs` is set.
+   */
+  unreachableGraceMs?: number;
   /** Jobs one host holds at once: the running one plus (depth - 1) queued behind it (default 2). */
   depth?: number;
   /** How often to check hosts, ms (default 5000). */
@@ -42,6 +50,8 @@ interface HostEntry {
   catalogue?: NodeCatalogue;
   stats?: SystemStats;
   statsAt?: number;
+  /** The host's own /system_stats says it is a simulator (whatever its config says). */
+  reportsSimulated?: boolean;
   queueRemaining?: number;
   /** Job ids holding a slot. */
   slots: Set<string>;
@@ -52,6 +62,16 @@ interface HostEntry {
 }
 
 const STATS_EVERY_MS = 60_000;
+const DEFAULT_UNREACHABLE_GRACE_MS = 6_000;
+
+/**
+ * Does a host's /system_stats say it is a simulator rather than a GPU? Easel's simulator reports
+ * pytorch_version "none (simulated)" and a device named "... (simulated, no GPU)".
+ */
+export function statsSaySimulated(stats: SystemStats): boolean {
+  if (stats.pytorchVersion && /\bsimulated\b/i.test(stats.pytorchVersion)) return true;
+  return stats.devices.some((d) => /\bsimulated\b/i.test(d.name));
+}
 
 export class HostPool extends EventEmitter {
   readonly depth: number;
@@ -68,7 +88,8 @@ export class HostPool extends EventEmitter {
     this.logger = opts.logger;
     this.healthIntervalMs = Math.max(50, opts.healthIntervalMs ?? 5_000);
     this.startTimeoutMs = opts.startTimeoutMs ?? 10_000;
-    const clientOpts: ComfyClientOptions = { giveUpMs: 30_000, ...opts.client };
+    const grace = opts.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS;
+    const clientOpts: ComfyClientOptions = { ...opts.client, giveUpMs: opts.client?.giveUpMs ?? grace };
     const make = opts.createClient ?? ((h: HostConfig, o: ComfyClientOptions) => new ComfyClient(h, o));
     for (const host of hosts) {
       if (this.entries.has(host.name)) throw new Error(`two ComfyUI hosts are called "${host.name}": host names must be unique`);
@@ -138,6 +159,12 @@ export class HostPool extends EventEmitter {
 
   config(name: string): HostConfig | undefined {
     return this.entries.get(name)?.config;
+  }
+
+  /** A simulator, not a GPU: configured as one, or its /system_stats says so. */
+  isSimulated(name: string): boolean {
+    const e = this.entries.get(name);
+    return !!e && (!!e.config.simulated || !!e.reportsSimulated);
   }
 
   catalogue(name: string): NodeCatalogue | undefined {
@@ -212,7 +239,7 @@ export class HostPool extends EventEmitter {
       const device = e.stats?.devices[0];
       return {
         name: e.config.name,
-        simulated: !!e.config.simulated,
+        simulated: !!e.config.simulated || !!e.reportsSimulated,
         up: this.isAvailable(e.config.name),
         version: e.stats?.comfyuiVersion,
         vramTotal: device?.vramTotal,
@@ -254,6 +281,16 @@ export class HostPool extends EventEmitter {
     }
   }
 
+  private noteStats(e: HostEntry, stats: SystemStats): void {
+    e.stats = stats;
+    e.statsAt = Date.now();
+    const simulated = statsSaySimulated(stats);
+    if (simulated && !e.reportsSimulated && !e.config.simulated) {
+      this.logger?.info({ host: e.config.name }, `ComfyUI host ${e.config.name} reports itself as a simulator; its results are labelled simulated`);
+    }
+    e.reportsSimulated = simulated;
+  }
+
   /** Fetch node definitions (and stats), then close the breaker and announce the host. */
   private refresh(e: HostEntry): Promise<void> {
     if (e.refreshing) return e.refreshing;
@@ -261,8 +298,7 @@ export class HostPool extends EventEmitter {
       try {
         const catalogue = await e.client.objectInfo({ refresh: true });
         try {
-          e.stats = await e.client.systemStats();
-          e.statsAt = Date.now();
+          this.noteStats(e, await e.client.systemStats());
         } catch {
           /* stats are nice to have */
         }
@@ -300,8 +336,7 @@ export class HostPool extends EventEmitter {
         try {
           e.queueRemaining = await e.client.queueRemaining();
           if (!e.statsAt || Date.now() - e.statsAt > STATS_EVERY_MS) {
-            e.stats = await e.client.systemStats();
-            e.statsAt = Date.now();
+            this.noteStats(e, await e.client.systemStats());
           }
         } catch (err) {
           this.reportFailure(e.config.name, (err as Error).message);

@@ -78,6 +78,8 @@ export interface SystemStats {
   comfyuiVersion: string;
   os: string;
   devices: Array<{ name: string; type: string; vramTotal: number; vramFree: number }>;
+  /** system.pytorch_version as reported, e.g. "2.4.1+cu124"; the simulator says "none (simulated)". */
+  pytorchVersion?: string;
 }
 
 export interface QueueState {

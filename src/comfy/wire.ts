@@ -71,6 +71,7 @@ export function parseSystemStats(body: unknown): SystemStats {
   return {
     comfyuiVersion: typeof system.comfyui_version === 'string' ? system.comfyui_version : 'unknown',
     os: typeof system.os === 'string' ? system.os : 'unknown',
+    ...(typeof system.pytorch_version === 'string' ? { pytorchVersion: system.pytorch_version } : {}),
     devices: devices.map((d) => ({
       name: String(d.name ?? ''),
       type: String(d.type ?? ''),

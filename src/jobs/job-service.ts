@@ -536,7 +536,7 @@ export class JobService {
       if (job.state === 'uploading' || job.state === 'queued') {
         job.state = 'submitted';
         await this.save(aj);
-        this.emit({ type: 'submitted', job: snapshot(job), host, simulated: !!this.pool.config(host)?.simulated });
+        this.emit({ type: 'submitted', job: snapshot(job), host, simulated: this.pool.isSimulated(host) });
       }
       try {
         const refs = await this.follow(aj, host, run, attempt, plan, runNo);

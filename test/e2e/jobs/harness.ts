@@ -80,6 +80,8 @@ export interface HarnessOptions {
   hostUrl?: (sim: Simulator, index: number) => string;
   /** Each host's own credentials (default none). */
   hostAuth?: (index: number) => HostAuth | undefined;
+  /** Mark the hosts simulated in their config (default true); false = configured like real GPUs. */
+  configSimulated?: boolean;
   /** Called with each new pool before it starts (to watch its events). */
   onPool?: (pool: HostPool) => void;
 }
@@ -103,7 +105,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     const pool = new HostPool(
       sims.map((s, i) => {
         const auth = opts.hostAuth?.(i);
-        return { name: `gpu-${i + 1}`, url: opts.hostUrl?.(s, i) ?? s.url, simulated: true, ...(auth ? { auth } : {}) };
+        return { name: `gpu-${i + 1}`, url: opts.hostUrl?.(s, i) ?? s.url, simulated: opts.configSimulated ?? true, ...(auth ? { auth } : {}) };
       }),
       {
         healthIntervalMs: 200,
