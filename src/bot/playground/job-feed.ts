@@ -79,18 +79,7 @@ export class JobFeed {
       if (entry.rendering || entry.result) return;
       entry.rendering = true;
       entry.progress = undefined;
-      this.easel
-        .render(e.job, PLAYGROUND_RENDER_LIMITS)
-        .then((rendered) => {
-          entry.result = resultView(e.job, rendered);
-          this.holdFiles(entry, rendered.files);
-          this.publish(e.job.id);
-        })
-        .catch((err: unknown) => {
-          this.opts.logger?.error({ err, jobId: e.job.id }, 'playground: rendering the result failed');
-          entry.progress = { type: 'failed', lines: [`The result could not be shown: ${(err as Error).message}`] };
-          this.publish(e.job.id);
-        });
+      void this.renderResult(entry, e.job, 'newest');
       return;
     }
     // Keep the last preview while later progress events arrive without one.
@@ -104,12 +93,85 @@ export class JobFeed {
     this.publish(e.job.id);
   }
 
-  private holdFiles(entry: FeedEntry, files: RenderedFile[]): void {
+  /** Render a finished job for the page and tell every page; a failure is shown on the job. */
+  private async renderResult(entry: FeedEntry, job: JobRecord, age: 'newest' | 'oldest'): Promise<void> {
+    try {
+      const rendered = await this.easel.render(job, PLAYGROUND_RENDER_LIMITS);
+      if (entry.deleted || this.entries.get(job.id) !== entry) return;
+      entry.result = resultView(job, rendered);
+      this.holdFiles(entry, rendered.files, age);
+    } catch (err) {
+      this.opts.logger?.error({ err, jobId: job.id }, 'playground: rendering the result failed');
+      entry.progress = { type: 'failed', lines: [`The result could not be shown: ${(err as Error).message}`] };
+    } finally {
+      entry.rendering = false;
+    }
+    this.publish(job.id);
+  }
+
+  /**
+   * Bring back the feed after a restart: `newestFirst` are the page's recent jobs from the store
+   * (as easel.recentJobs gives them). They are shown oldest first, before any job that joined
+   * meanwhile. Failed and cancelled jobs show their reason, unfinished ones follow their live events,
+   * and finished ones are rendered again in the background, newest first (the resolved promise
+   * says all are done).
+   */
+  async restore(newestFirst: JobRecord[]): Promise<void> {
+    if (this.closed) return;
+    const ordered = new Map<string, FeedEntry>();
+    const added: FeedEntry[] = [];
+    for (const job of [...newestFirst].reverse()) {
+      if (job.actor.platform !== 'playground' || job.platformRefs?.deleted) continue;
+      const existing = this.entries.get(job.id);
+      if (existing) {
+        ordered.set(job.id, existing);
+        continue;
+      }
+      const entry: FeedEntry = { job };
+      if (job.state === 'failed') {
+        entry.progress = progressView({ type: 'failed', job, code: job.error?.code ?? 'job_failed', reason: job.error?.message ?? '' });
+      } else if (job.state === 'cancelled') {
+        entry.progress = progressView({ type: 'cancelled', job });
+      } else if (job.state === 'done') {
+        entry.rendering = true;
+      }
+      ordered.set(job.id, entry);
+      added.push(entry);
+    }
+    for (const [id, entry] of this.entries) if (!ordered.has(id)) ordered.set(id, entry);
+    this.entries.clear();
+    for (const [id, entry] of ordered) this.entries.set(id, entry);
+    this.trim();
+    const kept = added.filter((entry) => this.entries.get(entry.job.id) === entry);
+    for (const entry of kept) {
+      this.publish(entry.job.id);
+      const { id, state } = entry.job;
+      if (state !== 'done' && state !== 'failed' && state !== 'cancelled') {
+        this.unsubscribers.set(id, this.easel.subscribe(id, (e) => this.onJobEvent(e)));
+      }
+    }
+    // One at a time, newest first: the results nearest the bottom of the page come back first.
+    for (const entry of kept.filter((e) => e.job.state === 'done').reverse()) {
+      if (this.closed) {
+        entry.rendering = false;
+        continue;
+      }
+      if (this.entries.get(entry.job.id) !== entry || entry.result) continue;
+      await this.renderResult(entry, entry.job, 'oldest');
+    }
+  }
+
+  /**
+   * Keep a result's encoded files, letting go of the oldest beyond the limit. `age` says where the
+   * result stands: a new one ('newest'), or one brought back from the store, older than any held.
+   */
+  private holdFiles(entry: FeedEntry, files: RenderedFile[], age: 'newest' | 'oldest' = 'newest'): void {
     entry.files = files;
     const id = entry.job.id;
     const at = this.filesHeld.indexOf(id);
     if (at >= 0) this.filesHeld.splice(at, 1);
-    this.filesHeld.push(id);
+    if (age === 'newest') this.filesHeld.push(id);
+    else this.filesHeld.unshift(id);
     const max = this.opts.maxRenderedResults ?? 20;
     while (this.filesHeld.length > max) {
       const old = this.entries.get(this.filesHeld.shift() as string);

@@ -34,7 +34,12 @@ export interface PlaygroundOptions {
   maxUploadBytes?: number;
   /** Finished results whose encoded files stay in memory (default 20; older ones are rendered again on request). */
   maxRenderedResults?: number;
+  /** How many of the page's recent jobs (from the store) it shows again after a restart. Default 50. */
+  historyJobs?: number;
 }
+
+/** Recent jobs shown again after a restart, unless PlaygroundOptions.historyJobs says otherwise. */
+export const PLAYGROUND_HISTORY_JOBS = 50;
 
 export interface Playground {
   url: string;
@@ -77,7 +82,17 @@ export function hostAllowed(hostHeader: string, configuredHost: string): boolean
 }
 
 export async function startPlayground(easel: Easel, config: EaselConfig['playground'], opts: PlaygroundOptions = {}): Promise<Playground> {
-  const feed = new JobFeed(easel, { logger: opts.logger, maxRenderedResults: opts.maxRenderedResults });
+  const historyJobs = Math.max(0, Math.floor(opts.historyJobs ?? PLAYGROUND_HISTORY_JOBS));
+  const feed = new JobFeed(easel, { logger: opts.logger, maxRenderedResults: opts.maxRenderedResults, maxJobs: Math.max(100, historyJobs) });
+  // The page's earlier jobs are in the store: show them again (with their buttons) after a restart.
+  // Their results are rendered in the background; pages that are open get each one as it is ready.
+  let history: Awaited<ReturnType<Easel['recentJobs']>> = [];
+  try {
+    history = historyJobs > 0 ? await easel.recentJobs('playground', historyJobs) : [];
+  } catch (err) {
+    opts.logger?.error({ err }, 'playground: could not load earlier jobs; the page starts empty');
+  }
+  const restoring = feed.restore(history).catch((err: unknown) => opts.logger?.error({ err }, 'playground: restoring earlier jobs failed'));
   const maxUpload = opts.maxUploadBytes ?? 64 * 1024 * 1024;
   const sseClients = new Set<ServerResponse>();
 
@@ -262,6 +277,7 @@ export async function startPlayground(easel: Easel, config: EaselConfig['playgro
       sseClients.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await restoring; // it stops after the result being rendered, if any
     },
   };
 }
