@@ -281,7 +281,8 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     choices: (command, option, typed) => registry.choices(command, option, typed),
 
     async render(job: JobRecord, limits: RenderLimits) {
-      const hostSimulated = hosts.find((h) => h.name === job.host)?.simulated ?? false;
+      // The pool knows from the host's own /system_stats when it is a simulator, configured or not.
+      const hostSimulated = job.host ? pool.isSimulated(job.host) : false;
       const preset = registry.preset(job.preset);
       // Planned again with the catalogue of the host that ran the job, so the checkpoint (and upscale
       // model) in the summary and the PNG metadata are the ones that host actually used.

@@ -19,6 +19,8 @@ export interface HealthReport {
   running: number;
   /** Why ok is false, in plain words. */
   problems: string[];
+  /** Degraded but serving: e.g. one of several hosts is down (its jobs move to the others). */
+  warnings: string[];
 }
 
 export type StoreCheck = () => Promise<void>;
@@ -82,7 +84,7 @@ export async function checkHealth(easel: Easel, storeCheck: StoreCheck, redis: b
     store = { ok: false, kind: store.kind, error: message };
     problems.push(`job store not writable: ${message}`);
   }
-  let report: Omit<HealthReport, 'ok' | 'store' | 'problems'>;
+  let report: Omit<HealthReport, 'ok' | 'store' | 'problems' | 'warnings'>;
   try {
     const s = await easel.status();
     report = {
@@ -98,5 +100,6 @@ export async function checkHealth(easel: Easel, storeCheck: StoreCheck, redis: b
   const up = report.hosts.filter((h) => h.up).length;
   if (report.hosts.length > 0 && up === 0) problems.push(`no ComfyUI host reachable (${report.hosts.map((h) => h.name).join(', ')})`);
   if (report.hosts.length === 0 && problems.length === 0) problems.push('no ComfyUI host configured');
-  return { ok: problems.length === 0, store, ...report, problems };
+  const warnings = up > 0 ? report.hosts.filter((h) => !h.up).map((h) => `ComfyUI host ${h.name} is down`) : [];
+  return { ok: problems.length === 0, store, ...report, problems, warnings };
 }

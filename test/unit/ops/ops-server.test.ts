@@ -52,7 +52,23 @@ describe('/healthz', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
     const body = await res.json();
-    expect(body).toMatchObject({ ok: true, simulated: true, store: { ok: true, kind: 'sqlite' }, hosts: [{ name: 'simulator', up: true }], problems: [] });
+    expect(body).toMatchObject({ ok: true, simulated: true, store: { ok: true, kind: 'sqlite' }, hosts: [{ name: 'simulator', up: true }], problems: [], warnings: [] });
+  });
+
+  it('stays 200 with one of two hosts down, and names the dead one under warnings', async () => {
+    const fake = fakeEasel({
+      ...upStatus(),
+      simulated: false,
+      hosts: [
+        { name: 'gpu-1', simulated: false, up: true, disabledPresets: [] },
+        { name: 'gpu-2', simulated: false, up: false, disabledPresets: [] },
+      ],
+    });
+    const s = await start(fake.easel, path.join(tmp, 'degraded'));
+    const res = await fetch(`${s.url}/healthz`);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ ok: true, problems: [], warnings: ['ComfyUI host gpu-2 is down'] });
   });
 
   it('is 503 naming the hosts when none is reachable', async () => {
