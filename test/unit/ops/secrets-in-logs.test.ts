@@ -99,7 +99,7 @@ describe('secrets never reach the log', () => {
     expect(metrics).toContain('easel_jobs_total{state="running",command="restyle"} 1');
     expect(metrics).toContain('easel_jobs_total{state="done",command="restyle"} 1');
     expect(metrics).toContain('easel_job_duration_seconds_count{command="restyle",outcome="done"} 1');
-    expect(metrics).toContain('easel_host_up{host="comfyui",simulated="false"} 1');
+    expect(metrics).toContain('easel_host_up{host="comfyui",simulated="true"} 1');
     expect(metrics).toContain('easel_queue_depth{state="waiting"} 0');
     expect(Number(/easel_gpu_busy_ratio\{host="comfyui"\} ([\d.e-]+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
     // A request the playground refuses is logged without echoing headers.
