@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import { HostPool } from '../comfy/host-pool.ts';
 import type { NodeCatalogue } from '../comfy/node-catalogue.ts';
 import type { HostConfig } from '../comfy/types.ts';
-import { MAX_SEED } from '../comfy/types.ts';
 import { admit } from '../commands/admission.ts';
 import { describeJob, resultActions } from '../commands/describe.ts';
 import { UserError } from '../commands/errors.ts';
@@ -45,15 +44,18 @@ export interface CreateAppOptions {
 const ACTIVE_STATES = new Set(['queued', 'uploading', 'submitted', 'running']);
 const SWEEP_INTERVAL_MS = 6 * 60 * 60 * 1000;
 
-/** A random seed over the whole range JavaScript represents exactly (0..2^53-1). */
-function newSeed(): number {
-  return Math.min(randomSeed(), MAX_SEED);
-}
-
 export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}): Promise<EaselApp> {
   const logger = opts.logger;
   const presets = await loadPresets(config.presetsDir);
   const registry = new CommandRegistry(presets, config);
+
+  // Opened first: a store that cannot be reached (Redis down) fails start-up before any server runs.
+  const store = await JobStore.open({ sqlitePath: config.store.sqlitePath, redisUrl: config.store.redisUrl });
+  // Whatever starts below is closed again if a later step fails, so a failed start never lingers.
+  const opened: Array<() => Promise<unknown>> = [() => store.close()];
+  const undo = async () => {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+  };
 
   let simulator: Simulator | undefined;
   let hosts: HostConfig[] = config.hosts;
@@ -62,7 +64,12 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
       stepMs: config.simulator.stepMs,
       previews: config.simulator.previews,
       dataDir: `${config.dataDir}/simulator`,
+    }).catch(async (err: unknown) => {
+      await undo();
+      throw err;
     });
+    const started = simulator;
+    opened.push(() => started.close());
     hosts = [{ name: 'simulator', url: simulator.url, simulated: true }];
     logger?.info({ url: simulator.url }, 'no ComfyUI host configured: using the built-in simulator (simulated, no GPU)');
   }
@@ -86,7 +93,6 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     problemsByHost.set(hostName, disabled);
   });
 
-  const store = await JobStore.open({ sqlitePath: config.store.sqlitePath, redisUrl: config.store.redisUrl });
   const images = new ImageStore(config.storage.dir, { retentionDays: config.storage.retentionDays });
   const jobs = new JobService({
     store,
@@ -101,8 +107,15 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     // Until durations are learned, guess from the simulator's step time (about 30 steps a run).
     options: simulator ? { defaultRunMs: config.simulator.stepMs * 30 + 500 } : undefined,
   });
-  await pool.start();
-  await jobs.recover();
+  try {
+    opened.push(() => pool.close());
+    await pool.start();
+    opened.push(() => jobs.close());
+    await jobs.recover();
+  } catch (err) {
+    await undo();
+    throw err;
+  }
 
   // Retention: images unused for storage.retentionDays are removed at start and every few hours.
   const sweepImages = () =>
@@ -203,7 +216,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
       if (needsOutputs ? parent.state !== 'done' : ACTIVE_STATES.has(parent.state)) {
         throw new UserError('bad_option', 'That job has not finished yet; wait for its result first.');
       }
-      const derived = deriveRerun(parent, { action: req.action, index: req.index, edits: req.edits }, registry, newSeed);
+      const derived = deriveRerun(parent, { action: req.action, index: req.index, edits: req.edits }, registry, randomSeed);
       const spec = specOf(derived.command);
       const preset = registry.preset(derived.preset ?? spec.preset);
       if (!preset) throw new UserError('preset_disabled', `The ${spec.preset} preset is not installed.`);

@@ -244,6 +244,18 @@ describe('easel start', { timeout: 60_000 }, () => {
   });
 });
 
+describe('a store that cannot be reached', { timeout: 60_000 }, () => {
+  it('stops the run at once with the reason, leaving nothing running', async () => {
+    const started = Date.now();
+    // Port 1 refuses connections. Before the fix the simulator was already listening and kept the process alive.
+    const r = await run(process.execPath, [BIN, 'run', 'restyle', 'img.png', '--quiet'], { env: cleanEnv({ REDIS_URL: 'redis://127.0.0.1:1' }) });
+    expect(r.code, r.stderr).toBe(1);
+    expect(lines(r.stderr), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/cannot reach the Redis job store at redis:\/\/127\.0\.0\.1:1/);
+    expect(Date.now() - started).toBeLessThan(45_000); // exited by itself (run() kills only at 50 s)
+  });
+});
+
 describe('easel help', { timeout: 60_000 }, () => {
   it('help restyle lists its options', async () => {
     const r = await easel('help', 'restyle');
