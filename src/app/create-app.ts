@@ -128,7 +128,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
   sweepTimer.unref();
 
   const specOf = (command: CommandName) => {
-    const spec = registry.specs.find((s) => s.name === command);
+    const spec = registry.spec(command);
     if (!spec) throw new UserError('bad_option', `Easel has no command called "${command}".`);
     return spec;
   };

@@ -83,8 +83,13 @@ function parseCommand(name: string | undefined): CommandName {
 const cliActor = (): Actor => ({ platform: 'cli', userId: os.userInfo().username, channelId: 'cli' });
 
 /** Prints the workflow(s) Easel would submit, without contacting any host. */
-async function dryRun(config: EaselConfig, command: CommandName, images: Buffer[], options: Record<string, unknown>): Promise<void> {
-  const registry = new CommandRegistry(await loadPresets(config.presetsDir), config);
+async function dryRun(
+  config: EaselConfig,
+  registry: CommandRegistry,
+  command: CommandName,
+  images: Buffer[],
+  options: Record<string, unknown>,
+): Promise<void> {
   // With a host, plan against its node catalogue (checkpoint, upscale model), exactly as a real run would.
   let catalogue: NodeCatalogue | undefined;
   if (config.hosts.length > 0) {
@@ -97,7 +102,7 @@ async function dryRun(config: EaselConfig, command: CommandName, images: Buffer[
       await client.close();
     }
   }
-  const spec = registry.specs.find((s) => s.name === command)!;
+  const spec = registry.spec(command)!;
   if (images.length < spec.images.length) throw new UserError('bad_image', `${command} needs ${spec.images.length} image(s): ${spec.images.join(', ')}`);
   const { preset, params } = registry.resolve(command, options);
   // Described, not stored: a dry run writes nothing to the data folder.
@@ -180,7 +185,7 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
   if (stepMs !== undefined) config = { ...config, simulator: { ...config.simulator, stepMs: Number(stepMs) } };
 
   if (flag(args, 'dry-run') === 'true') {
-    await dryRun(config, command, images, options);
+    await dryRun(config, registry, command, images, options);
     return 0;
   }
 
