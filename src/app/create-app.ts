@@ -23,7 +23,7 @@ import { ImageStore } from '../images/image-store.ts';
 import { intakeImage } from '../images/intake.ts';
 import { JobService } from '../jobs/job-service.ts';
 import { JobStore } from '../jobs/job-store.ts';
-import type { Actor, JobRecord, StoredImage } from '../jobs/types.ts';
+import type { Actor, JobRecord, JobState, StoredImage } from '../jobs/types.ts';
 import { startSimulator } from '../simulator/index.ts';
 import type { Simulator } from '../simulator/types.ts';
 import { renderResult } from './render-result.ts';
@@ -41,7 +41,8 @@ export interface CreateAppOptions {
   logger?: Logger;
 }
 
-const ACTIVE_STATES = new Set(['queued', 'uploading', 'submitted', 'running']);
+const ACTIVE: JobState[] = ['queued', 'uploading', 'submitted', 'running'];
+const ACTIVE_STATES = new Set<JobState>(ACTIVE);
 const SWEEP_INTERVAL_MS = 6 * 60 * 60 * 1000;
 
 export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}): Promise<EaselApp> {
@@ -265,7 +266,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     onEvent: (listener) => jobs.onEvent(listener),
 
     async jobsOf(actor: Actor): Promise<JobRecord[]> {
-      const active = await store.list({ states: ['queued', 'uploading', 'submitted', 'running'] });
+      const active = await store.list({ states: ACTIVE });
       return active.filter((j) => j.actor.platform === actor.platform && j.actor.userId === actor.userId);
     },
 
