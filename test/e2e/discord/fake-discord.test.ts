@@ -167,6 +167,114 @@ describe('fake Discord with the real discord.js', () => {
     expect(fake.commandCreates).toBe(1);
   });
 
+  it('reads back others’ messages without content, attachments or embeds (no MESSAGE_CONTENT intent)', async () => {
+    const author = fake.addUser('hana');
+    const pic = fake.addAttachment('pic.png', Buffer.from('png bytes'), 'image/png');
+    const plain = fake.postUserMessage(author, { content: 'look', attachments: [pic], embeds: [{ title: 'a link' }] });
+    const read = (await client.rest.get(`/channels/${fake.channelId}/messages/${plain.id}`)) as { content: string; attachments: unknown[]; embeds: unknown[] };
+    expect(read.content).toBe('');
+    expect(read.attachments).toEqual([]);
+    expect(read.embeds).toEqual([]);
+    // A message that mentions the bot is readable, and so is the bot's own.
+    const mention = fake.postUserMessage(author, { content: `<@${fake.botUser.id}> this one`, attachments: [fake.addAttachment('m.png', Buffer.from('png'), 'image/png')] });
+    const readMention = (await client.rest.get(`/channels/${fake.channelId}/messages/${mention.id}`)) as { content: string; attachments: unknown[] };
+    expect(readMention.content).toContain('this one');
+    expect(readMention.attachments).toHaveLength(1);
+    const own = (await client.rest.post(`/channels/${fake.channelId}/messages`, { body: { content: 'mine' } })) as { id: string };
+    expect(((await client.rest.get(`/channels/${fake.channelId}/messages/${own.id}`)) as { content: string }).content).toBe('mine');
+    // A context-menu command still carries the full target message.
+    const seenMenu = new Promise<{ targetMessage: { attachments: { size: number } } }>((r) =>
+      client.once(Events.InteractionCreate, (i) => (i.isMessageContextMenuCommand() ? r(i as never) : undefined)),
+    );
+    await fake.messageCommand('Look', plain, { user: fake.addUser('ivy') });
+    expect((await seenMenu).targetMessage.attachments.size).toBe(1);
+  });
+
+  it('answers 50001 for a channel the bot cannot see, 50013 for files without Attach Files, 50007 for closed DMs', async () => {
+    const hidden = fake.addChannel('mods-only', { botCanView: false });
+    expect(codeOf(await client.rest.post(`/channels/${hidden.id}/messages`, { body: { content: 'x' } }).catch((e: unknown) => e))).toBe(50001);
+    expect(codeOf(await client.rest.get(`/channels/${hidden.id}/messages/${fake.channelId}`).catch((e: unknown) => e))).toBe(50001);
+    const textOnly = fake.addChannel('no-files', { botCanAttach: false });
+    const withFile = await client.rest
+      .post(`/channels/${textOnly.id}/messages`, { body: { content: 'x' }, files: [{ name: 'a.png', data: Buffer.from('png') }] })
+      .catch((e: unknown) => e);
+    expect(codeOf(withFile)).toBe(50013);
+    expect(await client.rest.post(`/channels/${textOnly.id}/messages`, { body: { content: 'text is fine' } })).toBeTruthy();
+    const shy = fake.addUser('jun');
+    fake.closedDms.add(shy.id);
+    const dm = (await client.rest.post('/users/@me/channels', { body: { recipient_id: shy.id } })) as { id: string };
+    expect(codeOf(await client.rest.post(`/channels/${dm.id}/messages`, { body: { content: 'hi' } }).catch((e: unknown) => e))).toBe(50007);
+  });
+
+  it('signs CDN links (ex/is/hm) and refuses expired, unsigned or tampered ones', async () => {
+    const a = fake.addAttachment('signed.txt', Buffer.from('signed'), 'text/plain');
+    const url = new URL(a.url);
+    expect(url.searchParams.get('ex')).toMatch(/^[0-9a-f]+$/);
+    expect(url.searchParams.get('is')).toMatch(/^[0-9a-f]+$/);
+    expect(url.searchParams.get('hm')).toMatch(/^[0-9a-f]{64}$/);
+    expect(await (await fetch(a.url)).text()).toBe('signed');
+    expect((await fetch(`${url.origin}${url.pathname}`)).status).toBe(404);
+    const later = new URL(a.url);
+    later.searchParams.set('ex', (parseInt(later.searchParams.get('ex')!, 16) + 86400).toString(16));
+    expect((await fetch(later)).status).toBe(404);
+    fake.clock.advance(25 * 60 * 60 * 1000);
+    try {
+      const expired = await fetch(a.url);
+      expect(expired.status).toBe(404);
+      expect(await expired.text()).toMatch(/no longer available/);
+    } finally {
+      fake.clock.advance(-25 * 60 * 60 * 1000);
+    }
+  });
+
+  it('checks embeds the way Discord does and resolves their images', async () => {
+    const i = await nextCommand('embeds', { user: fake.addUser('kim') });
+    await i.deferReply();
+    const form = async (embeds: unknown[]) => {
+      const err = await i.editReply({ embeds } as never).catch((e: unknown) => e);
+      expect(codeOf(err)).toBe(50035);
+      return JSON.stringify((err as DiscordAPIError).rawError);
+    };
+    expect(await form([{ title: 't'.repeat(257) }])).toContain('256 or fewer');
+    expect(await form([{ description: 'd'.repeat(4097) }])).toContain('4096 or fewer');
+    expect(await form([{ fields: Array.from({ length: 26 }, (_, n) => ({ name: `f${n}`, value: 'v' })) }])).toContain('25 or fewer');
+    expect(await form([{ footer: { text: 'f'.repeat(2049) } }])).toContain('2048 or fewer');
+    expect(await form([{ description: 'd'.repeat(4000) }, { description: 'd'.repeat(2001) }])).toContain('MAX_EMBED_SIZE_EXCEEDED');
+    expect(await form([{ image: { url: 'ftp://example.com/a.png' } }])).toContain('URL_TYPE_INVALID_SCHEME');
+    // attachment:// points at a file of the same message; an outside image gets a proxy_url.
+    const ok = await i.editReply({
+      files: [{ name: 'pic.png', attachment: Buffer.from('png') }],
+      embeds: [{ image: { url: 'attachment://pic.png' }, thumbnail: { url: 'https://example.com/cat.png' } }],
+    } as never);
+    const embed = ok.embeds[0];
+    expect(embed.image?.url).toBe(ok.attachments.first()!.url);
+    expect(embed.thumbnail?.url).toBe('https://example.com/cat.png');
+    expect(embed.thumbnail?.proxyURL).toMatch(new RegExp(`^${fake.origin}/external/`));
+    fake.addExternalImage('https://example.com/cat.png', Buffer.from('cat'), 'image/png');
+    expect(await (await fetch(embed.thumbnail!.proxyURL!)).text()).toBe('cat');
+  });
+
+  it('enforces its real per-file cap on webhooks even when the interaction reports a larger one', async () => {
+    const strict = await FakeDiscord.start({ attachmentSizeLimit: 4096, enforcedFileBytes: 1024 });
+    try {
+      const user = strict.addUser('lee');
+      const c = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: strict.apiBase }, ws: { buildIdentifyThrottler: async () => ({ waitForIdentify: async () => {} }) } } as ConstructorParameters<typeof Client>[0]);
+      const got = new Promise<ChatInputCommandInteraction>((r) => c.on(Events.InteractionCreate, (x) => (x.isChatInputCommand() ? r(x) : undefined)));
+      const ready = new Promise<void>((r) => c.once(Events.ClientReady, () => r()));
+      await c.login(strict.token);
+      await ready;
+      await strict.slashCommand('cap', { user });
+      const i = await got;
+      await i.deferReply();
+      expect(i.attachmentSizeLimit).toBe(4096);
+      expect(codeOf(await i.editReply({ files: [{ name: 'b.bin', attachment: Buffer.alloc(2048) }] }).catch((e: unknown) => e))).toBe(40005);
+      expect((await i.editReply({ files: [{ name: 's.bin', attachment: Buffer.alloc(512) }] })).attachments.size).toBe(1);
+      await c.destroy();
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('resumes the session after a RECONNECT (op 7)', async () => {
     const resumed = new Promise<void>((r) => client.ws.once('shardResume' as never, () => r()));
     const fired = new Promise<void>((r) => client.once(Events.ShardResume, () => r()));

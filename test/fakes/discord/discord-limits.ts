@@ -72,7 +72,78 @@ export const LIMITS = {
   commandOptions: 25,
   commandDescription: 100,
   fileBytes: 10 * 1024 * 1024,
+  embedTitle: 256,
+  embedDescription: 4096,
+  embedFields: 25,
+  embedFieldName: 256,
+  embedFieldValue: 1024,
+  embedFooter: 2048,
+  embedAuthor: 256,
+  embedTotal: 6000,
 };
+
+/** Schemes Discord accepts for embed image/thumbnail urls (attachment:// points at a file of the message). */
+const EMBED_MEDIA_SCHEMES = ['http:', 'https:', 'attachment:'];
+
+/**
+ * Embeds: per-field lengths, at most 25 fields, a media url Discord can use, and at most 6000
+ * characters across every embed of the message (title, description, field names and values,
+ * footer text, author name).
+ */
+export function checkEmbeds(errs: FormErrors, embeds: unknown): void {
+  if (embeds === undefined || embeds === null) return;
+  if (!Array.isArray(embeds)) {
+    errs.add(['embeds'], 'BASE_TYPE_ARRAY', 'Must be an array.');
+    return;
+  }
+  if (embeds.length > LIMITS.embeds) errs.add(['embeds'], 'BASE_TYPE_MAX_LENGTH', `Must be ${LIMITS.embeds} or fewer in length.`);
+  let total = 0;
+  const text = (v: unknown) => (typeof v === 'string' ? v.length : 0);
+  embeds.forEach((e: Json, n) => {
+    const p = ['embeds', n];
+    if (e.title !== undefined) maxLen(errs, [...p, 'title'], e.title, LIMITS.embedTitle);
+    if (e.description !== undefined) maxLen(errs, [...p, 'description'], e.description, LIMITS.embedDescription);
+    total += text(e.title) + text(e.description);
+    const footer = e.footer as Json | undefined;
+    if (footer) {
+      maxLen(errs, [...p, 'footer', 'text'], footer.text, LIMITS.embedFooter, 1);
+      total += text(footer.text);
+    }
+    const author = e.author as Json | undefined;
+    if (author) {
+      maxLen(errs, [...p, 'author', 'name'], author.name, LIMITS.embedAuthor, 1);
+      total += text(author.name);
+    }
+    const fields = e.fields as Json[] | undefined;
+    if (fields !== undefined) {
+      if (!Array.isArray(fields)) errs.add([...p, 'fields'], 'BASE_TYPE_ARRAY', 'Must be an array.');
+      else {
+        if (fields.length > LIMITS.embedFields) errs.add([...p, 'fields'], 'BASE_TYPE_MAX_LENGTH', `Must be ${LIMITS.embedFields} or fewer in length.`);
+        fields.forEach((f, i) => {
+          maxLen(errs, [...p, 'fields', i, 'name'], f.name, LIMITS.embedFieldName, 1);
+          maxLen(errs, [...p, 'fields', i, 'value'], f.value, LIMITS.embedFieldValue, 1);
+          total += text(f.name) + text(f.value);
+        });
+      }
+    }
+    for (const k of ['image', 'thumbnail']) {
+      const media = e[k] as Json | undefined;
+      if (!media) continue;
+      const url = media.url;
+      let scheme: string | undefined;
+      try {
+        scheme = typeof url === 'string' ? new URL(url).protocol : undefined;
+      } catch {
+        scheme = undefined;
+      }
+      if (!scheme) errs.add([...p, k, 'url'], 'URL_TYPE_INVALID_URL', 'Not a well formed URL.');
+      else if (!EMBED_MEDIA_SCHEMES.includes(scheme)) {
+        errs.add([...p, k, 'url'], 'URL_TYPE_INVALID_SCHEME', `Scheme "${scheme.slice(0, -1)}" is not supported. Scheme must be one of ('http', 'https', 'attachment').`);
+      }
+    }
+  });
+  if (total > LIMITS.embedTotal) errs.add(['embeds'], 'MAX_EMBED_SIZE_EXCEEDED', `Embed size exceeds maximum size of ${LIMITS.embedTotal}`);
+}
 
 /** Legacy message components: 5 rows of up to 5 buttons (or one select), unique custom ids. */
 export function checkComponents(errs: FormErrors, components: unknown, path: Array<string | number> = ['components']): void {
@@ -129,9 +200,7 @@ export function checkComponents(errs: FormErrors, components: unknown, path: Arr
 export function checkMessageBody(body: Json, opts: { creating: boolean; fileCount: number }): void {
   const errs = new FormErrors();
   if (body.content !== undefined && body.content !== null) maxLen(errs, ['content'], body.content, LIMITS.content);
-  if (Array.isArray(body.embeds) && body.embeds.length > LIMITS.embeds) {
-    errs.add(['embeds'], 'BASE_TYPE_MAX_LENGTH', `Must be ${LIMITS.embeds} or fewer in length.`);
-  }
+  checkEmbeds(errs, body.embeds);
   checkComponents(errs, body.components);
   if (opts.fileCount > LIMITS.files) errs.add(['attachments'], 'BASE_TYPE_MAX_LENGTH', `Must be ${LIMITS.files} or fewer in length.`);
   errs.throwIfAny();

@@ -7,8 +7,18 @@
  * buttons, custom_id and content lengths (50035), deleted messages (10008), missing permissions
  * (50013), and per-route rate limits (X-RateLimit-* headers, 429 + retry_after).
  *
+ * Like Discord, it also holds the bot to what its Guilds-only intent allows: a message read back
+ * through REST (GET channel message) has empty content, attachments, embeds and components unless
+ * the bot wrote it, it mentions the bot, or it is in a DM (MESSAGE_CONTENT is privileged). Channels
+ * the bot cannot see answer 50001 Missing Access; files in a channel without Attach Files answer
+ * 50013; a DM to a user who closed them answers 50007. CDN links are signed (`ex`, `is`, `hm`) and
+ * refused once `ex` (hex unix seconds) has passed or the signature does not match. Embeds are checked
+ * (field lengths, 25 fields, 6000 characters in all, image url scheme) and their images resolved:
+ * `attachment://name` to that file's CDN link, an outside url to a `proxy_url` on Discord's media proxy.
+ *
  * Its clock (`fake.clock`) can be advanced to expire tokens without waiting.
  */
+import { createHmac } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -67,6 +77,8 @@ export interface FakeMessage {
   /** The interaction whose response or follow-up this is. */
   interactionId?: string;
   deleted: boolean;
+  /** allowed_mentions the message was sent with (who it may ping). */
+  allowedMentions?: Json;
   /** Every state the message went through (content, attachment names), for assertions. */
   history: Array<{ content: string; files: string[]; components: number }>;
 }
@@ -79,6 +91,10 @@ export interface FakeChannel {
   recipients?: FakeUser[];
   /** May the bot post/edit here? (false: 50013 Missing Permissions) */
   botCanWrite: boolean;
+  /** May the bot see this channel at all? (false: every channel route answers 50001 Missing Access) */
+  botCanView: boolean;
+  /** May the bot attach files here? (false: a message with files answers 50013 Missing Permissions) */
+  botCanAttach: boolean;
 }
 
 export interface FakeInteraction {
@@ -122,6 +138,13 @@ export interface FakeDiscordOptions {
   heartbeatIntervalMs?: number;
   /** attachment_size_limit sent with interactions (default 10 MiB). */
   attachmentSizeLimit?: number;
+  /**
+   * The per-file cap the API really enforces (default 10 MiB). Discord enforces 10 MiB on webhooks
+   * and interactions even where `attachment_size_limit` reports more.
+   */
+  enforcedFileBytes?: number;
+  /** How long a signed CDN link stays valid (Discord: about 24 hours). */
+  cdnLinkLifetimeMs?: number;
 }
 
 interface GatewaySession {
@@ -134,6 +157,8 @@ interface GatewaySession {
 const API_PREFIX = '/api/v10';
 const TOKEN_LIFETIME = 15 * 60 * 1000;
 const PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15);
+const MESSAGE_CONTENT_INTENT = 1 << 15;
+const CDN_LINK_LIFETIME = 24 * 60 * 60 * 1000;
 const EVERYONE_PERMS = '2248473465835073';
 
 export class FakeDiscord extends EventEmitter {
@@ -164,6 +189,11 @@ export class FakeDiscord extends EventEmitter {
   private readonly limiter: RateLimiter;
   private readonly opts: Required<Omit<FakeDiscordOptions, 'token' | 'rateLimit'>>;
   private readonly attachmentBytes = new Map<string, FakeAttachment>();
+  /** Outside images Discord's media proxy has cached, by proxy key. */
+  private readonly externalImages = new Map<string, { url: string; data: Buffer; contentType: string }>();
+  private readonly cdnSecret = Math.random().toString(36).slice(2);
+  /** Intents of the identified bot (the fake refuses privileged ones, as for an unapproved app). */
+  private botIntents = 0;
   private port = 0;
   private readyWaiters: Array<() => void> = [];
 
@@ -176,6 +206,8 @@ export class FakeDiscord extends EventEmitter {
       tokenLifetimeMs: opts.tokenLifetimeMs ?? TOKEN_LIFETIME,
       heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41250,
       attachmentSizeLimit: opts.attachmentSizeLimit ?? LIMITS.fileBytes,
+      enforcedFileBytes: opts.enforcedFileBytes ?? LIMITS.fileBytes,
+      cdnLinkLifetimeMs: opts.cdnLinkLifetimeMs ?? CDN_LINK_LIFETIME,
     };
     this.limiter = new RateLimiter(opts.rateLimit ?? { limit: 5, windowMs: 5000 });
     const t = this.clock.now();
@@ -184,7 +216,7 @@ export class FakeDiscord extends EventEmitter {
     this.channelId = snowflake(t);
     this.botUser = { id: this.applicationId, username: 'easel', global_name: null, discriminator: '0', avatar: null, bot: true };
     this.users.set(this.botUser.id, this.botUser);
-    this.channels.set(this.channelId, { id: this.channelId, type: 0, name: 'art', guild_id: this.guildId, botCanWrite: true });
+    this.channels.set(this.channelId, { id: this.channelId, type: 0, name: 'art', guild_id: this.guildId, botCanWrite: true, botCanView: true, botCanAttach: true });
     this.server = http.createServer((req, res) => void this.onHttp(req, res));
     this.wss = new WebSocketServer({ noServer: true });
     this.server.on('upgrade', (req, socket, head) => {
@@ -227,8 +259,17 @@ export class FakeDiscord extends EventEmitter {
     return u;
   }
 
-  addChannel(name: string, opts: { botCanWrite?: boolean } = {}): FakeChannel {
-    const c: FakeChannel = { id: snowflake(this.clock.now()), type: 0, name, guild_id: this.guildId, botCanWrite: opts.botCanWrite ?? true };
+  addChannel(name: string, opts: { botCanWrite?: boolean; botCanView?: boolean; botCanAttach?: boolean } = {}): FakeChannel {
+    const botCanView = opts.botCanView ?? true;
+    const c: FakeChannel = {
+      id: snowflake(this.clock.now()),
+      type: 0,
+      name,
+      guild_id: this.guildId,
+      botCanView,
+      botCanWrite: botCanView && (opts.botCanWrite ?? true),
+      botCanAttach: opts.botCanAttach ?? true,
+    };
     this.channels.set(c.id, c);
     return c;
   }
@@ -239,19 +280,44 @@ export class FakeDiscord extends EventEmitter {
     c.botCanWrite = writable;
   }
 
-  /** A file uploaded by a user, served from the fake CDN route. */
+  /**
+   * A file uploaded by a user, served from the fake CDN route. Its links are signed like Discord's:
+   * `ex` (expiry, hex unix seconds), `is` (issued, hex unix seconds) and `hm` (signature).
+   */
   addAttachment(filename: string, data: Buffer, contentType: string, extra: { width?: number; height?: number } = {}): FakeAttachment {
     const id = snowflake(this.clock.now());
-    const url = `${this.origin}/attachments/${id}/${encodeURIComponent(filename)}?ex=${Math.floor(this.clock.now() / 1000 + 86400).toString(16)}`;
+    const path = `/attachments/${id}/${encodeURIComponent(filename)}`;
+    const url = `${this.origin}${path}?${this.signCdnPath(path)}`;
     const a: FakeAttachment = { id, filename, size: data.length, url, proxy_url: url, content_type: contentType, data, ...extra };
     this.attachmentBytes.set(id, a);
     return a;
   }
 
-  /** A message written by a user (e.g. the target of a context-menu command). */
-  postUserMessage(author: FakeUser, opts: { channelId?: string; content?: string; attachments?: FakeAttachment[] } = {}): FakeMessage {
+  /** The query Discord adds to a CDN link: ex/is in hex unix seconds and an HMAC over path, ex and is. */
+  private signCdnPath(path: string): string {
+    const issued = Math.floor(this.clock.now() / 1000);
+    const ex = Math.floor((this.clock.now() + this.opts.cdnLinkLifetimeMs) / 1000).toString(16);
+    const is = issued.toString(16);
+    return `ex=${ex}&is=${is}&hm=${this.cdnSignature(path, ex, is)}`;
+  }
+
+  private cdnSignature(path: string, ex: string, is: string): string {
+    return createHmac('sha256', this.cdnSecret).update(`${path}|${ex}|${is}`).digest('hex');
+  }
+
+  /** An image on some outside web site that Discord's media proxy has fetched for an embed. */
+  addExternalImage(url: string, data: Buffer, contentType: string): void {
+    this.externalImages.set(this.externalKey(url), { url, data, contentType });
+  }
+
+  private externalKey(url: string): string {
+    return createHmac('sha256', this.cdnSecret).update(url).digest('hex').slice(0, 32);
+  }
+
+  /** A message written by a user (e.g. the target of a context-menu command), optionally with link embeds. */
+  postUserMessage(author: FakeUser, opts: { channelId?: string; content?: string; attachments?: FakeAttachment[]; embeds?: Json[] } = {}): FakeMessage {
     const channelId = opts.channelId ?? this.channelId;
-    const m = this.newMessage(channelId, author, { content: opts.content ?? '', attachments: opts.attachments ?? [], type: 0 });
+    const m = this.newMessage(channelId, author, { content: opts.content ?? '', attachments: opts.attachments ?? [], embeds: opts.embeds, type: 0 });
     return m;
   }
 
@@ -543,6 +609,7 @@ export class FakeDiscord extends EventEmitter {
       return;
     }
     s.identified = true;
+    this.botIntents = intents;
     s.sessionId = `sess-${Math.random().toString(36).slice(2)}`;
     this.sessionLog.set(s.sessionId, []);
     const resumeUrl = `ws://127.0.0.1:${this.port}/gateway`;
@@ -626,6 +693,10 @@ export class FakeDiscord extends EventEmitter {
         this.serveAttachment(url, res, record);
         return;
       }
+      if (url.pathname.startsWith('/external/')) {
+        this.serveExternal(url, res, record);
+        return;
+      }
       if (!url.pathname.startsWith(API_PREFIX + '/')) throw new DiscordHttpError(404, { code: 0, message: '404: Not Found' });
       const segs = url.pathname.slice(API_PREFIX.length + 1).split('/').map((s) => decodeURIComponent(s));
       const parsed = await this.parseBody(req, raw);
@@ -662,7 +733,13 @@ export class FakeDiscord extends EventEmitter {
   private serveAttachment(url: URL, res: http.ServerResponse, record: RequestRecord): void {
     const [, , id] = url.pathname.split('/');
     const a = this.attachmentBytes.get(id);
-    if (!a) {
+    const ex = url.searchParams.get('ex') ?? '';
+    const is = url.searchParams.get('is') ?? '';
+    const hm = url.searchParams.get('hm') ?? '';
+    const expires = /^[0-9a-f]+$/.test(ex) ? parseInt(ex, 16) * 1000 : NaN;
+    const signed = hm !== '' && hm === this.cdnSignature(url.pathname, ex, is);
+    // Discord answers an unsigned, tampered or expired link the same way as a missing file.
+    if (!a || !signed || !(this.clock.now() < expires)) {
       record.status = 404;
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('This content is no longer available.');
@@ -671,6 +748,20 @@ export class FakeDiscord extends EventEmitter {
     record.status = 200;
     res.writeHead(200, { 'content-type': a.content_type, 'content-length': String(a.data.length) });
     res.end(a.data);
+  }
+
+  private serveExternal(url: URL, res: http.ServerResponse, record: RequestRecord): void {
+    const [, , key] = url.pathname.split('/');
+    const img = this.externalImages.get(key);
+    if (!img) {
+      record.status = 404;
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('Not Found');
+      return;
+    }
+    record.status = 200;
+    res.writeHead(200, { 'content-type': img.contentType, 'content-length': String(img.data.length) });
+    res.end(img.data);
   }
 
   private async parseBody(req: http.IncomingMessage, raw: Buffer): Promise<{ json: Json | Json[] | undefined; files: Array<{ key: string; name: string; data: Buffer; type: string }> }> {
@@ -746,7 +837,7 @@ export class FakeDiscord extends EventEmitter {
       if (!user) throw new DiscordHttpError(400, { code: 50035, message: 'Invalid Form Body', errors: { recipient_id: { _errors: [{ code: 'USER_UNKNOWN', message: 'Unknown user' }] } } });
       let ch = [...this.channels.values()].find((c) => c.type === 1 && c.recipients?.[0]?.id === user.id);
       if (!ch) {
-        ch = { id: snowflake(this.clock.now()), type: 1, recipients: [user], botCanWrite: true };
+        ch = { id: snowflake(this.clock.now()), type: 1, recipients: [user], botCanWrite: true, botCanView: true, botCanAttach: true };
         this.channels.set(ch.id, ch);
       }
       return { status: 200, body: { id: ch.id, type: 1, recipients: [user], last_message_id: null, flags: 0 } };
@@ -787,7 +878,7 @@ export class FakeDiscord extends EventEmitter {
       if (type === 9) checkModal(data);
       if (type === 8) checkAutocomplete(data);
       if (type === 4 || type === 7) {
-        this.checkFiles(files, i.attachmentSizeLimit);
+        this.checkFiles(files, this.interactionFileCap(i));
         checkMessageBody(data ?? {}, { creating: type === 4, fileCount: files.length });
       }
     } catch (err) {
@@ -804,6 +895,8 @@ export class FakeDiscord extends EventEmitter {
         content: type === 4 ? ((data?.content as string) ?? '') : '',
         components: type === 4 ? ((data?.components as Json[]) ?? []) : [],
         attachments: type === 4 ? this.filesToAttachments(files, data) : [],
+        embeds: type === 4 ? (data?.embeds as Json[] | undefined) : undefined,
+        allowedMentions: type === 4 ? (data?.allowed_mentions as Json | undefined) : undefined,
         flags,
         type: i.type === 2 ? 20 : 19,
         interactionId: i.id,
@@ -839,12 +932,14 @@ export class FakeDiscord extends EventEmitter {
   private webhook(method: string, segs: string[], json: Json, files: Array<{ key: string; name: string; data: Buffer; type: string }>, url: URL): { status: number; body?: unknown } {
     const i = this.webhookInteraction(segs[1], segs[2]);
     if (segs.length === 3 && method === 'POST') {
-      this.checkFiles(files, i.attachmentSizeLimit);
+      this.checkFiles(files, this.interactionFileCap(i));
       checkMessageBody(json, { creating: true, fileCount: files.length });
       const m = this.newMessage(i.channelId, this.botUser, {
         content: (json.content as string) ?? '',
         components: (json.components as Json[]) ?? [],
         attachments: this.filesToAttachments(files, json),
+        embeds: json.embeds as Json[] | undefined,
+        allowedMentions: json.allowed_mentions as Json | undefined,
         flags: Number(json.flags ?? 0) & 64,
         type: 0,
         interactionId: i.id,
@@ -862,7 +957,7 @@ export class FakeDiscord extends EventEmitter {
         return { status: 204 };
       }
       if (method === 'PATCH') {
-        this.checkFiles(files, i.attachmentSizeLimit);
+        this.checkFiles(files, this.interactionFileCap(i));
         this.applyEdit(m, json, files);
         return { status: 200, body: this.messageJson(m) };
       }
@@ -873,6 +968,7 @@ export class FakeDiscord extends EventEmitter {
   private channelRoute(method: string, segs: string[], json: Json, files: Array<{ key: string; name: string; data: Buffer; type: string }>): { status: number; body?: unknown } {
     const ch = this.channels.get(segs[1]);
     if (!ch) throw new DiscordHttpError(404, { code: 10003, message: 'Unknown Channel' });
+    if (!ch.botCanView) throw new DiscordHttpError(403, { code: 50001, message: 'Missing Access' });
     if (segs.length === 2 && method === 'GET') {
       return { status: 200, body: { id: ch.id, type: ch.type, name: ch.name, guild_id: ch.guild_id, recipients: ch.recipients } };
     }
@@ -882,12 +978,15 @@ export class FakeDiscord extends EventEmitter {
       if (ch.type === 1 && ch.recipients && this.closedDms.has(ch.recipients[0].id)) {
         throw new DiscordHttpError(403, { code: 50007, message: 'Cannot send messages to this user' });
       }
-      this.checkFiles(files, LIMITS.fileBytes);
+      if (files.length && !ch.botCanAttach) throw new DiscordHttpError(403, { code: 50013, message: 'Missing Permissions' });
+      this.checkFiles(files, this.opts.enforcedFileBytes);
       checkMessageBody(json, { creating: true, fileCount: files.length });
       const m = this.newMessage(ch.id, this.botUser, {
         content: (json.content as string) ?? '',
         components: (json.components as Json[]) ?? [],
         attachments: this.filesToAttachments(files, json),
+        embeds: json.embeds as Json[] | undefined,
+        allowedMentions: json.allowed_mentions as Json | undefined,
         flags: 0,
         type: 0,
       });
@@ -895,13 +994,14 @@ export class FakeDiscord extends EventEmitter {
     }
     const m = this.messages.get(segs[3]);
     if (!m || m.deleted || m.channel_id !== ch.id) throw new DiscordHttpError(404, { code: 10008, message: 'Unknown Message' });
-    if (method === 'GET') return { status: 200, body: this.messageJson(m) };
+    if (method === 'GET') return { status: 200, body: this.messageJsonForBot(m, ch) };
     if (method === 'PATCH') {
       if (m.author.id !== this.botUser.id || (m.interactionId && !this.botCanEditInteractionResponses) || (m.flags & 64) !== 0) {
         throw new DiscordHttpError(403, { code: 50005, message: 'Cannot edit a message authored by another user' });
       }
       if (!ch.botCanWrite) throw new DiscordHttpError(403, { code: 50013, message: 'Missing Permissions' });
-      this.checkFiles(files, LIMITS.fileBytes);
+      if (files.length && !ch.botCanAttach) throw new DiscordHttpError(403, { code: 50013, message: 'Missing Permissions' });
+      this.checkFiles(files, this.opts.enforcedFileBytes);
       this.applyEdit(m, json, files);
       return { status: 200, body: this.messageJson(m) };
     }
@@ -911,6 +1011,11 @@ export class FakeDiscord extends EventEmitter {
       return { status: 204 };
     }
     throw new DiscordHttpError(405, { code: 0, message: '405: Method Not Allowed' });
+  }
+
+  /** What an interaction webhook really accepts per file: the reported limit, but never above the enforced cap. */
+  private interactionFileCap(i: FakeInteraction): number {
+    return Math.min(i.attachmentSizeLimit, this.opts.enforcedFileBytes);
   }
 
   private checkFiles(files: Array<{ name: string; data: Buffer }>, limit: number): void {
@@ -939,10 +1044,13 @@ export class FakeDiscord extends EventEmitter {
       attachments = [...m.attachments, ...this.filesToAttachments(files, json)];
     }
     const next = { ...m, ...('content' in json ? { content: (json.content as string) ?? '' } : {}), ...('components' in json ? { components: (json.components as Json[]) ?? [] } : {}) };
-    checkMessageBody({ content: next.content, components: next.components }, { creating: false, fileCount: attachments.length });
+    const embeds = 'embeds' in json ? ((json.embeds as Json[] | null) ?? []) : undefined;
+    checkMessageBody({ content: next.content, components: next.components, ...(embeds ? { embeds } : {}) }, { creating: false, fileCount: attachments.length });
     m.content = next.content;
     m.components = next.components;
     m.attachments = attachments;
+    if (embeds) m.embeds = this.resolveEmbeds(embeds, attachments);
+    if ('allowed_mentions' in json) m.allowedMentions = json.allowed_mentions as Json;
     m.flags &= ~128; // no longer "thinking"
     m.edited_timestamp = new Date(this.clock.now()).toISOString();
     m.history.push({ content: m.content, files: m.attachments.map((a) => a.filename), components: m.components.length });
@@ -951,7 +1059,16 @@ export class FakeDiscord extends EventEmitter {
   private newMessage(
     channelId: string,
     author: FakeUser,
-    init: { content: string; components?: Json[]; attachments: FakeAttachment[]; flags?: number; type: number; interactionId?: string },
+    init: {
+      content: string;
+      components?: Json[];
+      attachments: FakeAttachment[];
+      embeds?: Json[];
+      allowedMentions?: Json;
+      flags?: number;
+      type: number;
+      interactionId?: string;
+    },
   ): FakeMessage {
     const ch = this.channels.get(channelId);
     const m: FakeMessage = {
@@ -962,8 +1079,9 @@ export class FakeDiscord extends EventEmitter {
       author,
       content: init.content,
       components: init.components ?? [],
-      embeds: [],
+      embeds: this.resolveEmbeds(init.embeds ?? [], init.attachments),
       attachments: init.attachments,
+      ...(init.allowedMentions ? { allowedMentions: init.allowedMentions } : {}),
       flags: init.flags ?? 0,
       timestamp: new Date(this.clock.now()).toISOString(),
       edited_timestamp: null,
@@ -974,6 +1092,44 @@ export class FakeDiscord extends EventEmitter {
     m.history.push({ content: m.content, files: m.attachments.map((a) => a.filename), components: m.components.length });
     this.messages.set(m.id, m);
     return m;
+  }
+
+  /**
+   * Embeds as Discord stores them: an image or thumbnail given as `attachment://name` becomes that
+   * file's CDN link; an outside link keeps its `url` and gets a `proxy_url` on Discord's media proxy.
+   */
+  private resolveEmbeds(embeds: Json[], attachments: FakeAttachment[]): Json[] {
+    return embeds.map((e) => {
+      const out: Json = { type: 'rich', ...e };
+      for (const k of ['image', 'thumbnail']) {
+        const media = e[k] as Json | undefined;
+        if (!media || typeof media.url !== 'string') continue;
+        const url = media.url;
+        if (url.startsWith('attachment://')) {
+          const a = attachments.find((x) => x.filename === url.slice('attachment://'.length));
+          if (a) out[k] = { url: a.url, proxy_url: a.proxy_url, width: a.width ?? 0, height: a.height ?? 0, content_type: a.content_type, flags: 0 };
+          else delete out[k];
+        } else {
+          const key = this.externalKey(url);
+          const u = new URL(url);
+          out[k] = { url, proxy_url: `${this.origin}/external/${key}/${u.protocol.slice(0, -1)}/${u.host}${u.pathname}`, width: 0, height: 0, flags: 0 };
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Does the bot, with the intents it identified with, see this message's content? */
+  private botSeesContent(m: FakeMessage, ch: FakeChannel): boolean {
+    if (this.botIntents & MESSAGE_CONTENT_INTENT) return true;
+    return m.author.id === this.botUser.id || ch.type === 1 || m.content.includes(`<@${this.botUser.id}>`);
+  }
+
+  /** A message as a REST read returns it to the bot: without MESSAGE_CONTENT, others' messages come back empty. */
+  messageJsonForBot(m: FakeMessage, ch: FakeChannel): Json {
+    const json = this.messageJson(m);
+    if (this.botSeesContent(m, ch)) return json;
+    return { ...json, content: '', embeds: [], attachments: [], components: [] };
   }
 
   messageJson(m: FakeMessage): Json {
