@@ -19,6 +19,7 @@ import {
 import pino from 'pino';
 import type { Easel } from '../../app/types.ts';
 import type { EaselConfig } from '../../config/types.ts';
+import { realClock, type Clock } from '../shared/clock.ts';
 import { RecentKeys } from '../shared/recent-keys.ts';
 import { handleAutocomplete } from './autocomplete-handler.ts';
 import { PickedImages, type BotContext } from './bot-context.ts';
@@ -40,7 +41,11 @@ export interface DiscordBotOptions {
   doubleClickMs?: number;
   /** Least time between two edits of one progress message. Default 1500 ms. */
   editIntervalMs?: number;
-  now?: () => number;
+  /**
+   * Time and timers for everything time-based here: the interaction token's 15-minute margin, edit
+   * pacing, double clicks, picked images. Default: the real clock. Tests pass one they can advance.
+   */
+  clock?: Clock;
   /** Extra discord.js client options (tests pass a no-op identify throttler). */
   clientOptions?: Partial<ClientOptions>;
 }
@@ -55,7 +60,8 @@ export interface DiscordBot {
 export async function startDiscordBot(easel: Easel, config: EaselConfig['discord'], opts: DiscordBotOptions = {}): Promise<DiscordBot> {
   if (!config.token) throw new Error('Discord bot token missing: set DISCORD_TOKEN (or discord.token in the config file).');
   const logger = opts.logger ?? pino({ level: 'silent' });
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? realClock;
+  const now = () => clock.now();
   const transport = createRestTransport();
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
@@ -69,7 +75,7 @@ export async function startDiscordBot(easel: Easel, config: EaselConfig['discord
     easel,
     rest: client.rest,
     logger,
-    now,
+    clock,
     editIntervalMs: opts.editIntervalMs ?? 1500,
   });
   const ctx: BotContext = {

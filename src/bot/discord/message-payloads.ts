@@ -113,15 +113,19 @@ export function noticeMessage(text: string): OutgoingMessage {
   };
 }
 
-/** The result: gallery first, then single images, the parameter summary and the rerun buttons. */
+/**
+ * The result: gallery first, then single images, the parameter summary and the rerun buttons.
+ * `withoutFiles` leaves the images out (a channel where they cannot be attached); `extraLines` go
+ * right under the header, so truncation never cuts them.
+ */
 export function resultMessage(
   job: JobRecord,
   rendered: RenderedResult,
-  opts: { mention?: boolean; extraLines?: string[] } = {},
+  opts: { mention?: boolean; extraLines?: string[]; withoutFiles?: boolean } = {},
 ): OutgoingMessage {
   const files: RawFile[] = [];
   const attachments: Array<Record<string, unknown>> = [];
-  rendered.files.slice(0, MAX_FILES).forEach((f, i) => {
+  (opts.withoutFiles ? [] : rendered.files.slice(0, MAX_FILES)).forEach((f, i) => {
     const name = job.spoiler && !f.name.startsWith('SPOILER_') ? `SPOILER_${f.name}` : f.name;
     files.push({ name, data: f.data, contentType: f.mime });
     attachments.push({ id: i, filename: name, description: truncateText(f.description, 1024) });

@@ -187,7 +187,7 @@ export class FakeDiscord extends EventEmitter {
   private readonly sessions = new Set<GatewaySession>();
   private readonly sessionLog = new Map<string, Array<{ s: number; frame: string }>>();
   private readonly limiter: RateLimiter;
-  private readonly opts: Required<Omit<FakeDiscordOptions, 'token' | 'rateLimit'>>;
+  private opts: Required<Omit<FakeDiscordOptions, 'token' | 'rateLimit'>>;
   private readonly attachmentBytes = new Map<string, FakeAttachment>();
   /** Outside images Discord's media proxy has cached, by proxy key. */
   private readonly externalImages = new Map<string, { url: string; data: Buffer; contentType: string }>();
@@ -272,6 +272,11 @@ export class FakeDiscord extends EventEmitter {
     };
     this.channels.set(c.id, c);
     return c;
+  }
+
+  /** Change the per-file cap the API enforces from now on (see FakeDiscordOptions.enforcedFileBytes). */
+  setEnforcedFileBytes(bytes: number): void {
+    this.opts.enforcedFileBytes = bytes;
   }
 
   setChannelWritable(channelId: string, writable: boolean): void {
