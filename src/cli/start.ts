@@ -75,7 +75,7 @@ async function startFrontEnds(config: EaselConfig, app: EaselApp, logger: Logger
 
   if (platforms.discord) {
     running.push(
-      await startDiscordBot(app, config.discord, { logger, maxInputBytes: config.limits.maxInputBytes }).catch((err) => {
+      await startDiscordBot(app, config.discord, { logger, maxInputBytes: config.limits.maxInputBytes, stateDir: config.dataDir }).catch((err) => {
         throw new Error(`cannot connect to Discord: ${err instanceof Error ? err.message : String(err)}`);
       }),
     );

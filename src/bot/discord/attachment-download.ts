@@ -7,7 +7,11 @@ import { UserError, isUserError } from '../../commands/errors.ts';
 import { formatBytes } from '../shared/job-text.ts';
 import { readLimitedBody } from '../shared/read-limited-body.ts';
 
-export const DISCORD_CDN_HOSTS = ['cdn.discordapp.com', 'media.discordapp.net'];
+/**
+ * Discord's file servers: the CDN, the media proxy, and the proxy that serves outside images shown in
+ * embeds (an embed's `proxy_url`; Discord fetched the outside image, we never do).
+ */
+export const DISCORD_CDN_HOSTS = ['cdn.discordapp.com', 'media.discordapp.net', 'images-ext-1.discordapp.net', 'images-ext-2.discordapp.net'];
 
 export interface AttachmentInfo {
   name: string;
@@ -41,6 +45,20 @@ export function isAllowedAttachmentUrl(url: string, extraOrigins: string[] = [])
       return false;
     }
   });
+}
+
+/**
+ * When a signed Discord CDN link stops working: its `ex` parameter, hex unix seconds. Undefined for a
+ * link without one.
+ */
+export function linkExpiresAt(url: string): number | undefined {
+  let ex: string | null;
+  try {
+    ex = new URL(url).searchParams.get('ex');
+  } catch {
+    return undefined;
+  }
+  return ex && /^[0-9a-f]{1,12}$/i.test(ex) ? parseInt(ex, 16) * 1000 : undefined;
 }
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp|tiff?|avif|heic|heif)$/i;

@@ -19,6 +19,7 @@ import { isUserError } from '../../commands/errors.ts';
 import type { Actor, JobRecord } from '../../jobs/types.ts';
 import type { RecentKeys } from '../shared/recent-keys.ts';
 import type { DownloadPolicy } from './attachment-download.ts';
+import type { PickedAttachments } from './picked-attachments.ts';
 import type { PresenterRegistry } from './presenter-registry.ts';
 import type { DiscordRefs } from './job-presenter.ts';
 
@@ -36,6 +37,8 @@ export interface BotContext {
   presenters: PresenterRegistry;
   /** Images picked through a context menu, downloaded while the user fills in the modal. */
   pickedImages: PickedImages;
+  /** The attachment each context menu picked, as the interaction resolved it (survives restarts). */
+  pickedAttachments: PickedAttachments;
   /** Recent button clicks (user, button, message): a double click must not start a job twice. */
   clicks: RecentKeys;
   now: () => number;

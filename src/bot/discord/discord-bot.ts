@@ -16,6 +16,7 @@ import {
   type Interaction,
   type MessageContextMenuCommandInteraction,
 } from 'discord.js';
+import path from 'node:path';
 import pino from 'pino';
 import type { Easel } from '../../app/types.ts';
 import type { EaselConfig } from '../../config/types.ts';
@@ -28,6 +29,7 @@ import { CONTEXT_MENU_COMMANDS, EASEL_COMMAND } from './command-definitions.ts';
 import { handleEaselCommand } from './easel-command.ts';
 import { handleContextMenu, handleJobCommand } from './job-command-handlers.ts';
 import { handleModal } from './modal-handler.ts';
+import { PickedAttachments } from './picked-attachments.ts';
 import { PresenterRegistry } from './presenter-registry.ts';
 import { createRestTransport } from './rest-transport.ts';
 
@@ -46,6 +48,11 @@ export interface DiscordBotOptions {
    * pacing, double clicks, picked images. Default: the real clock. Tests pass one they can advance.
    */
   clock?: Clock;
+  /**
+   * Directory for the little state the adapter keeps across restarts (the images picked through a
+   * context menu whose form is still open). Pass config.dataDir. Without it that state is in memory.
+   */
+  stateDir?: string;
   /** Extra discord.js client options (tests pass a no-op identify throttler). */
   clientOptions?: Partial<ClientOptions>;
 }
@@ -85,6 +92,7 @@ export async function startDiscordBot(easel: Easel, config: EaselConfig['discord
     download: { maxBytes: opts.maxInputBytes ?? 20 * 1024 * 1024, extraOrigins },
     presenters,
     pickedImages: new PickedImages(15 * 60 * 1000, 500, now),
+    pickedAttachments: new PickedAttachments({ ...(opts.stateDir ? { file: path.join(opts.stateDir, 'discord-picked-images.json') } : {}), now }),
     clicks: new RecentKeys(opts.doubleClickMs ?? 2_000, 10_000, now),
     now,
   };

@@ -62,8 +62,11 @@ export function imageOfMessage(message: Pick<Message, 'attachments' | 'embeds'>)
     }
   }
   for (const e of message.embeds) {
-    const url = e.image?.url ?? e.thumbnail?.url;
-    if (url) return { name: new URL(url).pathname.split('/').pop() || 'image.png', url, size: 0, contentType: null };
+    // Discord's copy (proxy_url), not the outside host the embed points at: an outside image is
+    // fetched by Discord's media proxy, never by us; an attachment:// image is on Discord's CDN.
+    const media = e.image ?? e.thumbnail;
+    const url = media?.proxyURL ?? media?.url;
+    if (media && url) return { name: new URL(media.url).pathname.split('/').pop() || 'image.png', url, size: 0, contentType: null };
   }
   return undefined;
 }
@@ -94,4 +97,8 @@ export async function handleContextMenu(
   }
   // Discord's links expire: fetch the image now, while the user types.
   ctx.pickedImages.put(interaction.targetMessage.id, downloadAttachment(image, ctx.download));
+  // Keep the link Discord resolved for us: after a restart the message cannot be read again.
+  await ctx.pickedAttachments
+    .put(interaction.targetMessage.id, image)
+    .catch((err) => ctx.logger.warn({ err: String(err) }, 'discord: could not keep the picked image'));
 }

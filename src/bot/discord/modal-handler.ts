@@ -2,11 +2,11 @@
  * Modal submissions: "edit" on a result (a rerun with the changed fields) and the context-menu modal
  * (a new job on the image picked from a message).
  */
-import { ComponentType, Routes, type APIMessage, type ModalSubmitInteraction } from 'discord.js';
+import { ComponentType, type ModalSubmitInteraction } from 'discord.js';
 import { UserError } from '../../commands/errors.ts';
 import type { CommandName } from '../../commands/types.ts';
 import { decodeCustomId } from '../shared/custom-id.ts';
-import { downloadAttachment, type AttachmentInfo } from './attachment-download.ts';
+import { downloadAttachment, linkExpiresAt } from './attachment-download.ts';
 import { actorOf, deferPublic, followJob, replyError, type BotContext } from './bot-context.ts';
 import { loadJobFor } from './button-handler.ts';
 import { modalValues } from './modals.ts';
@@ -40,7 +40,7 @@ export async function handleModal(ctx: BotContext, interaction: ModalSubmitInter
       const command = parts.action.slice(4) as CommandName;
       const spec = ctx.easel.commands.find((s) => s.name === command);
       if (!spec) throw new UserError('not_found', `/${command} is not available any more.`);
-      const bytes = await (ctx.pickedImages.take(parts.id) ?? refetchImage(ctx, interaction, parts.id));
+      const bytes = await (ctx.pickedImages.take(parts.id) ?? downloadPicked(ctx, parts.id));
       const { note: _note, ...options } = modalValues(interaction);
       const job = await ctx.easel.submit({ command, options, images: [bytes], actor: actorOf(interaction) });
       await followJob(ctx, interaction, job, messageId);
@@ -52,20 +52,17 @@ export async function handleModal(ctx: BotContext, interaction: ModalSubmitInter
   }
 }
 
-/** After a restart the picked image is not in memory: read the message again and download it. */
-async function refetchImage(ctx: BotContext, interaction: ModalSubmitInteraction, messageId: string): Promise<Buffer> {
-  if (!interaction.channelId) throw new UserError('not_found', 'I could not find the message with the image; please use the menu again.');
-  let message: APIMessage;
-  try {
-    message = (await ctx.rest.get(Routes.channelMessage(interaction.channelId, messageId))) as APIMessage;
-  } catch {
-    throw new UserError('not_found', 'I could not read the message with the image any more; please use the menu again.');
+/**
+ * After a restart the picked image is not in memory: download it from the link the context-menu
+ * interaction resolved (kept on disk). The message is not read again: without the MESSAGE_CONTENT
+ * intent Discord returns other people's messages without their attachments.
+ */
+async function downloadPicked(ctx: BotContext, messageId: string): Promise<Buffer> {
+  const image = await ctx.pickedAttachments.get(messageId);
+  if (!image) throw new UserError('not_found', 'I no longer have the image you picked; please use the menu on the message again.');
+  const expires = linkExpiresAt(image.url);
+  if (expires !== undefined && ctx.now() >= expires) {
+    throw new UserError('bad_image', `Discord's link to "${image.name}" has expired; please use the menu on the message again to pick it afresh.`);
   }
-  const a = message.attachments.find((x) => x.content_type?.startsWith('image/'));
-  const url = a?.url ?? message.embeds.find((e) => e.image?.url)?.image?.url;
-  if (!url) throw new UserError('bad_image', 'That message no longer has an image.');
-  const info: AttachmentInfo = a
-    ? { name: a.filename, url: a.url, size: a.size, contentType: a.content_type ?? null }
-    : { name: 'image', url, size: 0, contentType: null };
-  return downloadAttachment(info, ctx.download);
+  return downloadAttachment(image, ctx.download);
 }
