@@ -15,6 +15,7 @@ import { startDiscordBot, type DiscordBot } from '../../../src/bot/discord/disco
 import type { EaselConfig } from '../../../src/config/types.ts';
 import { defaultConfig } from '../../../src/config/load-config.ts';
 import { FakeDiscord, type FakeAttachment, type FakeInteraction, type FakeMessage, type FakeUser } from '../../fakes/discord/fake-discord.ts';
+import { jobReaches, releaseStalled } from './job-waits.ts';
 import { buttons, isResult, jobIdOf, labels, messageProbes } from './message-probes.ts';
 
 let fake: FakeDiscord;
@@ -54,13 +55,9 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
   }
 }
 
-/** Let a stalled simulator run go (a release before the stall begins does not count, so repeat). */
-async function releaseUntilFinished(jobId: string): Promise<void> {
-  await eventually(async () => {
-    app.simulator!.release();
-    const state = (await app.getJob(jobId))?.state;
-    return state === 'done' || state === 'failed' || state === 'cancelled';
-  }, `job ${jobId} to finish`);
+/** Let a stalled simulator run go and wait for the job's final event. */
+function releaseUntilFinished(jobId: string): Promise<void> {
+  return releaseStalled(app, jobId);
 }
 
 const { resultOf, ephemeralOf } = messageProbes(() => fake);
@@ -198,7 +195,7 @@ describe('Discord bot with the real app', () => {
         return m && buttons(m).some((b) => b.startsWith('easel:cancel:')) && m;
       }, 15_000, 'status with cancel button');
       const jobId = jobIdOf(status);
-      await eventually(async () => ['submitted', 'running'].includes((await app.getJob(jobId))?.state ?? ''), 'job running');
+      await jobReaches(app, jobId, ['submitted', 'running']);
       await click(status, 'easel:cancel:');
       await fake.waitFor(() => /cancelled/i.test(fake.messages.get(status.id)!.content), 15_000, 'cancelled notice');
       expect(buttons(fake.messages.get(status.id)!)).toEqual([]);

@@ -15,6 +15,7 @@ import { startDiscordBot, type DiscordBot } from '../../../src/bot/discord/disco
 import { HANDOVER_NOTE, TOKEN_LIFETIME_MS, TOKEN_MARGIN_MS } from '../../../src/bot/discord/job-presenter.ts';
 import { defaultConfig } from '../../../src/config/load-config.ts';
 import { FakeDiscord, type FakeInteraction, type FakeMessage, type FakeUser } from '../../fakes/discord/fake-discord.ts';
+import { releaseStalled } from './job-waits.ts';
 import { buttons, isResult, jobIdOf } from './message-probes.ts';
 
 /** The per-file cap Discord enforces in the 40005 tests, far below what the interaction reports. */
@@ -61,33 +62,6 @@ async function stopRig(r: Rig | undefined): Promise<void> {
   await rm(r.dataDir, { recursive: true, force: true });
 }
 
-/** Resolves when the job reaches a final state (from the app's own events, no polling). */
-function finished(app: EaselApp, jobId: string): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (state: string | undefined) => {
-      if (state === 'done' || state === 'failed' || state === 'cancelled') {
-        off();
-        resolve();
-      }
-    };
-    const off = app.onEvent((e) => (e.job.id === jobId ? check(e.job.state) : undefined));
-    void app.getJob(jobId).then((j) => check(j?.state));
-  });
-}
-
-/** Let a stalled simulator run go and wait for the job to end. */
-async function release(app: EaselApp, jobId: string): Promise<void> {
-  const done = finished(app, jobId);
-  // A release before the stall begins does not count: repeat until the job ends.
-  const timer = setInterval(() => app.simulator!.release(), 25);
-  app.simulator!.release();
-  try {
-    await done;
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 function statusOf(fake: FakeDiscord, i: FakeInteraction): Promise<FakeMessage> {
   return fake.waitFor(() => {
     const m = fake.original(i);
@@ -132,7 +106,7 @@ describe('Discord delivery when time runs out or Discord refuses', () => {
     expect(buttons(handedOver).some((b) => b.startsWith('easel:cancel:'))).toBe(true);
     // The token expires; the job ends later.
     fake.clock.advance(2 * 60 * 1000);
-    await release(app, jobId);
+    await releaseStalled(app, jobId);
     const posted = await fake.waitFor(() => fake.messagesIn(fake.channelId).find((m) => isResult(m) && !m.interactionId), 20_000, 'result in the channel');
     expect(posted.content).toContain(`<@${alice.id}>`);
     expect(posted.allowedMentions).toEqual({ users: [alice.id] });
@@ -155,7 +129,7 @@ describe('Discord delivery when time runs out or Discord refuses', () => {
     });
     const status = await statusOf(fake, i);
     fake.clock.advance(TOKEN_LIFETIME_MS + 60 * 1000);
-    await release(app, jobIdOf(status));
+    await releaseStalled(app, jobIdOf(status));
     const posted = await fake.waitFor(() => fake.messagesIn(textOnly.id).find((m) => isResult(m) && !m.interactionId), 20_000, 'text-only result');
     expect(posted.content).toContain(`<@${shy.id}>`);
     expect(posted.content).toMatch(/DMs are closed/);
