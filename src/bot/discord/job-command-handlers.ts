@@ -54,6 +54,14 @@ export async function handleJobCommand(ctx: BotContext, interaction: ChatInputCo
 
 const IMAGE_NAME = /\.(png|jpe?g|webp|gif|bmp|tiff?|avif)$/i;
 
+function fileNameOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || 'image.png';
+  } catch {
+    return 'image.png';
+  }
+}
+
 /** The first image in a message: an attachment, else an embedded image. */
 export function imageOfMessage(message: Pick<Message, 'attachments' | 'embeds'>): AttachmentInfo | undefined {
   for (const a of message.attachments.values()) {
@@ -66,7 +74,7 @@ export function imageOfMessage(message: Pick<Message, 'attachments' | 'embeds'>)
     // fetched by Discord's media proxy, never by us; an attachment:// image is on Discord's CDN.
     const media = e.image ?? e.thumbnail;
     const url = media?.proxyURL ?? media?.url;
-    if (media && url) return { name: new URL(media.url).pathname.split('/').pop() || 'image.png', url, size: 0, contentType: null };
+    if (media && url) return { name: fileNameOf(media.url), url, size: 0, contentType: null };
   }
   return undefined;
 }
