@@ -116,6 +116,24 @@ describe('Discord delivery when time runs out or Discord refuses', () => {
     expect(fake.requests.filter((r) => r.path.includes(i.token) && r.at > i.issuedAt + TOKEN_LIFETIME_MS)).toEqual([]);
   });
 
+  it('a late result from a channel the bot cannot see (50001) goes to the author’s DMs', async () => {
+    const { fake, app, alice } = rig;
+    const hidden = fake.addChannel('private-room', { botCanView: false });
+    app.simulator!.stallNext();
+    const i = await fake.slashCommand('restyle', {
+      user: alice,
+      channelId: hidden.id,
+      options: [{ name: 'image', type: 11, value: fake.addAttachment('hidden.png', png, 'image/png') }],
+    });
+    const status = await statusOf(fake, i);
+    fake.clock.advance(TOKEN_LIFETIME_MS + 60 * 1000);
+    await releaseStalled(app, jobIdOf(status));
+    const dm = await fake.waitFor(() => [...fake.channels.values()].find((c) => c.type === 1 && c.recipients?.[0]?.id === alice.id), 20_000, 'DM channel');
+    const result = await fake.waitFor(() => fake.messagesIn(dm.id).find(isResult), 20_000, 'result in DM');
+    expect(result.attachments.length).toBeGreaterThan(0);
+    expect(fake.requests.some((r) => r.code === 50001 && r.path.includes(hidden.id))).toBe(true);
+  });
+
   it('when the channel refuses files and the author’s DMs are closed (50007), the result is a channel message that mentions them', async () => {
     const { fake, app } = rig;
     const textOnly = fake.addChannel('text-only', { botCanAttach: false });
