@@ -3,7 +3,9 @@
  * at most one edit in flight, at most one edit per `minIntervalMs`, and only the newest state is
  * sent (intermediate ones are dropped). A state pushed with `final: true` is sent as soon as the edit
  * in flight finishes. When the platform says the message is gone (deleted, token dead) the updater
- * stops for good and reports it once through `onGone`.
+ * stops for good and reports it once through `onGone`. When it says "too many requests, retry after
+ * N ms" (`retryAfterMs`), the updater sends nothing to it before then, not even a final state, and
+ * then sends the newest state (the refused one if nothing newer came).
  */
 export interface CoalescingUpdaterOptions<T> {
   minIntervalMs: number;
@@ -13,6 +15,8 @@ export interface CoalescingUpdaterOptions<T> {
   onGone?: (err: unknown) => void;
   /** Other errors: the state is dropped, later states are still tried. */
   onError?: (err: unknown) => void;
+  /** How long the platform asked to wait (a rate limit), in ms; undefined when `err` is not a rate limit. */
+  retryAfterMs?: (err: unknown) => number | undefined;
   now?: () => number;
 }
 
@@ -22,6 +26,8 @@ export class CoalescingUpdater<T> {
   private inFlight: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastStart = -Infinity;
+  /** Nothing is sent before this time (the platform asked us to back off). */
+  private notBefore = -Infinity;
   private stopped = false;
   private goneFlag = false;
   private idleWaiters: Array<() => void> = [];
@@ -69,7 +75,9 @@ export class CoalescingUpdater<T> {
 
   private schedule(): void {
     if (this.inFlight || this.timer || !this.pending) return;
-    const wait = this.pendingFinal ? 0 : Math.max(0, this.lastStart + this.opts.minIntervalMs - this.now());
+    const now = this.now();
+    const spacing = this.pendingFinal ? 0 : this.lastStart + this.opts.minIntervalMs - now;
+    const wait = Math.max(0, spacing, this.notBefore - now);
     if (wait === 0) {
       this.run();
     } else {
@@ -87,13 +95,20 @@ export class CoalescingUpdater<T> {
       this.notifyIdle();
       return;
     }
+    const final = this.pendingFinal;
     this.pending = undefined;
     this.pendingFinal = false;
     this.lastStart = this.now();
     this.inFlight = this.opts
       .apply(next.value)
       .catch((err: unknown) => {
-        if (this.opts.isGone?.(err)) {
+        const backOff = this.opts.retryAfterMs?.(err);
+        if (backOff !== undefined && !this.stopped) {
+          this.notBefore = this.now() + backOff;
+          // Only the newest state matters: send the refused one again unless a newer one came meanwhile.
+          if (!this.pending) this.pending = next;
+          if (final) this.pendingFinal = true;
+        } else if (this.opts.isGone?.(err)) {
           this.goneFlag = true;
           this.pending = undefined;
           this.opts.onGone?.(err);

@@ -7,9 +7,11 @@
  *  - the buttons on results (reroll, subtle, strong, ladder, V/U k, edit, delete; cancel while running).
  * Transport: the HTTP receiver with the signing secret (production) or Socket Mode with the app token
  * (development), chosen by config.slack.mode. The adapter only talks to the Easel interface.
+ * Web API: one client for interactive calls (modals, replies) and one for job delivery (progress
+ * edits, uploads, result cards), both failing a rate-limited call instead of pausing (slack-rate-limits.ts).
  */
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
+import { WebClient } from '@slack/web-api';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
@@ -23,6 +25,7 @@ import { RecentKeys } from '../shared/recent-keys.ts';
 import { decodeJobAction, JOB_ACTION_PATTERN } from './action-id.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { SlackDelivery, slackErrorCode } from './slack-delivery.ts';
+import { nonBlockingClientOptions, politely } from './slack-rate-limits.ts';
 import { downloadSlackFile, isImageFile } from './slack-files.ts';
 import { parseMention, mentionHelp, slackPlainText } from './slack-mention.ts';
 import { escapeText, errorText, requestMessage } from './slack-messages.ts';
@@ -63,6 +66,11 @@ export interface SlackBot {
   port?: number;
   /** Resolves when everything started for a job has been posted (tests). */
   settled(jobId: string): Promise<void>;
+  /**
+   * Resolves once no Slack request (command, click, submission, event) is being handled any more,
+   * including work done after the ack. Tests use it to check that something did NOT happen.
+   */
+  idle(): Promise<void>;
 }
 
 const DEFAULT_MAX_DOWNLOAD = 25 * 1024 * 1024;
@@ -104,14 +112,17 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   }
   const botToken = config.botToken;
   const logger = boltLogger(opts.logger);
-  const clientOptions = {
+  const baseClientOptions = {
     ...(config.apiUrl ? { slackApiUrl: config.apiUrl } : {}),
     ...(opts.retries !== undefined ? { retryConfig: { retries: opts.retries } } : {}),
   };
+  // A 429 must not pause a client (the SDK's default): it would hold back modals whose trigger_id
+  // lives 3 s. Rate-limited calls fail at once and are retried one by one where waiting makes sense.
+  const clientOptions = nonBlockingClientOptions(baseClientOptions);
   let receiver: Receiver;
   let socket: SocketModeReceiver | undefined;
   if (config.mode === 'socket') {
-    socket = new SocketModeReceiver({ appToken: config.appToken!, logger, installerOptions: { clientOptions } });
+    socket = new SocketModeReceiver({ appToken: config.appToken!, logger, installerOptions: { clientOptions: baseClientOptions } });
     receiver = socket;
   } else {
     receiver = new HTTPReceiver({ signingSecret: config.signingSecret!, logger, endpoints: ['/slack/events'] });
@@ -122,11 +133,14 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   } catch (err) {
     throw new Error(`Slack refused the bot token (${slackErrorCode(err) ?? errorMessage(err)}). Check SLACK_BOT_TOKEN (xoxb-…) and that the app is installed.`);
   }
+  /** Interactive calls: views, replies to people, reading their files. */
   const client: WebClient = app.client;
+  /** Job delivery (progress edits, uploads, result cards): its own client, so its rate limits stay its own. */
+  const deliveryClient = new WebClient(botToken, { ...clientOptions, logger });
 
   const fileHosts = opts.fileHosts ?? defaultFileHosts(config.apiUrl);
   const maxDownloadBytes = opts.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD;
-  const delivery = new SlackDelivery(easel, client, {
+  const delivery = new SlackDelivery(easel, deliveryClient, {
     progressIntervalMs: opts.progressIntervalMs ?? 1500,
     renderLimits: opts.renderLimits ?? DEFAULT_RENDER_LIMITS,
     logger: opts.logger,
@@ -137,6 +151,26 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   const clicks = new RecentKeys(opts.doubleClickMs ?? 2_000);
   const specOf = (name: string): CommandSpec | undefined => easel.commands.find((s) => s.name === name);
   const warn = (what: string, err: unknown) => opts.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, `slack: ${what}`);
+  /** A call that may wait out a rate limit (never used for views.open: its trigger_id would expire). */
+  const patiently = <T>(call: () => Promise<T>): Promise<T> =>
+    politely(call, { maxWaitMs: 30_000, onWait: (ms) => opts.logger?.info({ retryAfterMs: ms }, 'slack: rate-limited; retrying after the wait Slack asked for') });
+
+  /** Requests being handled (after their ack too), for idle(). */
+  let handling = 0;
+  let idleWaiters: Array<() => void> = [];
+  app.use(async ({ next }) => {
+    handling++;
+    try {
+      await next();
+    } finally {
+      handling--;
+      if (handling === 0) {
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+  });
 
   const friendly = (err: unknown): string => {
     if (isUserError(err)) return err.message;
@@ -154,8 +188,8 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
    */
   const tellUser = async (channel: string, user: string, threadTs: string | undefined, text: string, publicly: boolean, responseUrl?: string) => {
     try {
-      if (publicly) await client.chat.postMessage({ channel, thread_ts: threadTs, text: errorText(text) });
-      else await client.chat.postEphemeral({ channel, user, text: errorText(text), ...(threadTs ? { thread_ts: threadTs } : {}) });
+      if (publicly) await patiently(() => client.chat.postMessage({ channel, thread_ts: threadTs, text: errorText(text) }));
+      else await patiently(() => client.chat.postEphemeral({ channel, user, text: errorText(text), ...(threadTs ? { thread_ts: threadTs } : {}) }));
       return;
     } catch (err) {
       if (!responseUrl) {
@@ -180,7 +214,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   /** Post the request line that starts the job's thread; returns its ts. */
   const postRequest = async (channel: string, job: JobRecord, options: Record<string, unknown>): Promise<string> => {
     const root = requestMessage(job.actor.userId, job.command, options);
-    const posted = await client.chat.postMessage({ channel, text: root.text, blocks: root.blocks as never });
+    const posted = await patiently(() => client.chat.postMessage({ channel, text: root.text, blocks: root.blocks as never }));
     return posted.ts!;
   };
 
@@ -191,7 +225,8 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   const withDownloadLink = async (f: SlackFileRef): Promise<SlackFileRef> => {
     if (f.url_private_download || f.url_private || !f.id) return f;
     try {
-      const res = await client.files.info({ file: f.id });
+      const id = f.id;
+      const res = await patiently(() => client.files.info({ file: id }));
       return { ...f, ...(res.file as SlackFileRef) };
     } catch (err) {
       warn('files.info failed', err);
@@ -427,7 +462,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     // files) and, in a thread, the earlier messages of the thread.
     if (files.length < spec.images.length) {
       try {
-        const more = await threadImages(client, completeFiles, event.channel, event.thread_ts ?? event.ts, event.ts, spec.images.length - files.length, files);
+        const more = await threadImages(patiently, client, completeFiles, event.channel, event.thread_ts ?? event.ts, event.ts, spec.images.length - files.length, files);
         files.push(...more);
       } catch (err) {
         warn('conversations.replies failed', err);
@@ -536,6 +571,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   return {
     port,
     settled: (jobId) => delivery.settled(jobId),
+    idle: () => (handling === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -572,6 +608,7 @@ function actorOf(user: { id: string; name?: string; username?: string }, channel
  * it, leaving out files already in `have`. Slack lists the thread oldest first, the root included.
  */
 async function threadImages(
+  patiently: <T>(call: () => Promise<T>) => Promise<T>,
   client: WebClient,
   complete: (files: SlackFileRef[]) => Promise<SlackFileRef[]>,
   channel: string,
@@ -580,7 +617,7 @@ async function threadImages(
   count: number,
   have: SlackFileRef[] = [],
 ): Promise<SlackFileRef[]> {
-  const res = await client.conversations.replies({ channel, ts: threadTs, limit: 200 });
+  const res = await patiently(() => client.conversations.replies({ channel, ts: threadTs, limit: 200 }));
   const messages = (res.messages ?? []) as Array<{ ts?: string; files?: SlackFileRef[] }>;
   const seen = new Set(have.map((f) => f.id ?? f.url_private ?? ''));
   const found: SlackFileRef[] = [];

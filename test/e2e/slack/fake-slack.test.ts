@@ -1,9 +1,10 @@
 /**
  * The fake Slack checks what real Slack checks: tokens, Block Kit limits, trigger_id lifetime and
- * single use, files v2 steps, authenticated downloads (HTML sign-in page otherwise), response_url
- * limits, signatures. Driven with the real @slack/web-api client.
+ * single use, files v2 steps, asynchronous file shares, authenticated downloads (HTML sign-in page
+ * otherwise), response_url limits, signatures, tiered rate limits (429 + Retry-After). Driven with the
+ * real @slack/web-api client.
  */
-import { WebClient } from '@slack/web-api';
+import { ErrorCode, WebClient, type WebAPIRateLimitedError } from '@slack/web-api';
 import WebSocket from 'ws';
 import { startSlackBot } from '../../../src/bot/slack/slack-bot.ts';
 import type { Easel } from '../../../src/app/types.ts';
@@ -17,6 +18,9 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, get
 
 beforeAll(async () => {
   fake = await FakeSlack.start();
+  // These tests post many messages in one channel quickly to check other things; Slack's 1-per-second
+  // posting limit is checked on its own below ('rate limits').
+  fake.rateLimits.set('chat.postMessage', undefined);
   web = new WebClient(fake.botToken, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, logger: quiet });
 });
 
@@ -94,10 +98,29 @@ describe('fake slack web api', () => {
     } as never)) as unknown as { files: Array<{ files: Array<{ id: string }> }> };
     const ids = res.files[0].files.map((f) => f.id);
     expect(ids).toHaveLength(2);
-    const thread = fake.thread('C0CHAN001', root.ts!);
-    expect(thread[1].files).toEqual(ids);
+    const shared = await fake.waitFor(() => fake.thread('C0CHAN001', root.ts!)[1], 'the shared files');
+    expect(shared.files).toEqual(ids);
     expect(fake.file(ids[0])?.data?.equals(data)).toBe(true);
     expect(fake.file(ids[0])?.title).toBe('A');
+  });
+
+  it('shares a completed upload asynchronously: at first only files.info knows the file, with no shares', async () => {
+    const root = await web.chat.postMessage({ channel: 'C0CHAN001', text: 'share root' });
+    const res = (await web.filesUploadV2({ channel_id: 'C0CHAN001', thread_ts: root.ts, file: Buffer.from('bytes'), filename: 'late.png' } as never)) as unknown as {
+      files: Array<{ files: Array<{ id: string }> }>;
+    };
+    const id = res.files[0].files[0].id;
+    // completeUploadExternal has answered ok, yet the message with the file is not there.
+    expect(fake.thread('C0CHAN001', root.ts!)).toHaveLength(1);
+    const before = (await web.files.info({ file: id })).file as Record<string, any>;
+    expect(before).toMatchObject({ id, channels: [], shares: {} });
+    const sharedAt = Date.now();
+    const msg = await fake.waitFor(() => fake.thread('C0CHAN001', root.ts!)[1], 'the share');
+    expect(Date.now() - sharedAt).toBeGreaterThan(100);
+    expect(msg.files).toEqual([id]);
+    const after = (await web.files.info({ file: id })).file as Record<string, any>;
+    expect(after.channels).toEqual(['C0CHAN001']);
+    expect(after.shares.public.C0CHAN001).toEqual([expect.objectContaining({ ts: msg.ts, thread_ts: root.ts })]);
   });
 
   it('refuses to complete an upload whose URL was never used, and checks the length', async () => {
@@ -213,5 +236,75 @@ describe('fake slack web api', () => {
     const badApp = startSlackBot(easel, { mode: 'socket', botToken: fake.botToken, appToken: 'xapp-wrong-secret', port: 0, apiUrl: fake.apiUrl }, { retries: 0 });
     await expect(badApp).rejects.toThrow(/Socket Mode connection \(invalid_auth\)[\s\S]*SLACK_APP_TOKEN/);
     await expect(startSlackBot(easel, { mode: 'http', botToken: fake.botToken, port: 0 })).rejects.toThrow(/SLACK_SIGNING_SECRET/);
+  });
+});
+
+describe('fake slack rate limits', () => {
+  let strict: FakeSlack;
+  let client: WebClient;
+  beforeAll(async () => {
+    strict = await FakeSlack.start();
+    client = new WebClient(strict.botToken, { slackApiUrl: strict.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: quiet });
+  });
+  afterAll(async () => {
+    await strict.close();
+  });
+
+  async function retryAfterOf(p: Promise<unknown>): Promise<number | undefined> {
+    try {
+      await p;
+      return undefined;
+    } catch (err) {
+      expect((err as WebAPIRateLimitedError).code).toBe(ErrorCode.RateLimitedError);
+      return (err as WebAPIRateLimitedError).retryAfter;
+    }
+  }
+
+  it('answers chat.update past Tier 3 (50 per minute) with HTTP 429, a Retry-After header and ratelimited', async () => {
+    const msg = await client.chat.postMessage({ channel: 'C0CHAN001', text: 'edit me' });
+    for (let i = 0; i < 50; i++) expect(await retryAfterOf(client.chat.update({ channel: 'C0CHAN001', ts: msg.ts!, text: `edit ${i}` }))).toBeUndefined();
+    const retryAfter = await retryAfterOf(client.chat.update({ channel: 'C0CHAN001', ts: msg.ts!, text: 'one too many' }));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(strict.message('C0CHAN001', msg.ts!)?.text).toBe('edit 49');
+    const raw = await fetch(`${strict.apiUrl}chat.update`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', Authorization: `Bearer ${strict.botToken}` },
+      body: new URLSearchParams({ channel: 'C0CHAN001', ts: msg.ts!, text: 'raw' }).toString(),
+    });
+    expect(raw.status).toBe(429);
+    expect(Number(raw.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await raw.json()).toEqual({ ok: false, error: 'ratelimited' });
+    expect(strict.calls.at(-1)).toMatchObject({ method: 'chat.update', ok: false, error: 'ratelimited' });
+    // Other methods have their own count: views.open (Tier 4) still works.
+    const view = { type: 'modal', title: { type: 'plain_text', text: 'T' }, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x' } }] };
+    expect((await client.views.open({ trigger_id: strict.newTrigger(), view: view as never })).ok).toBe(true);
+    // A minute later the window has moved on.
+    strict.clock.advance(60_000);
+    expect(await retryAfterOf(client.chat.update({ channel: 'C0CHAN001', ts: msg.ts!, text: 'later' }))).toBeUndefined();
+  });
+
+  it('gives views.open (Tier 4) 100 calls per minute', async () => {
+    const view = { type: 'modal', title: { type: 'plain_text', text: 'T' }, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x' } }] };
+    strict.clock.advance(60_000);
+    for (let i = 0; i < 100; i++) expect(await retryAfterOf(client.views.open({ trigger_id: strict.newTrigger(), view: view as never }))).toBeUndefined();
+    expect(await retryAfterOf(client.views.open({ trigger_id: strict.newTrigger(), view: view as never }))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('lets chat.postMessage burst a little per channel, then wants about one per second; other channels are not affected', async () => {
+    strict.addChannel('C0BUSY', 'busy');
+    strict.addChannel('C0QUIET', 'quiet');
+    const results: Array<number | undefined> = [];
+    for (let i = 0; i < 6; i++) results.push(await retryAfterOf(client.chat.postMessage({ channel: 'C0BUSY', text: `m${i}` })));
+    expect(results.slice(0, 4)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(results[4]).toBeGreaterThanOrEqual(1);
+    expect(strict.messages('C0BUSY')).toHaveLength(4);
+    expect(await retryAfterOf(client.chat.postMessage({ channel: 'C0QUIET', text: 'hello' }))).toBeUndefined();
+  });
+
+  it('lets a test lower a limit and its window', async () => {
+    strict.rateLimits.set('chat.postEphemeral', { limit: 1, windowMs: 2_000 });
+    expect(await retryAfterOf(client.chat.postEphemeral({ channel: 'C0CHAN001', user: 'U0USER001', text: 'a' }))).toBeUndefined();
+    expect(await retryAfterOf(client.chat.postEphemeral({ channel: 'C0CHAN001', user: 'U0USER001', text: 'b' }))).toBe(2);
   });
 });

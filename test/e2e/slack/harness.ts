@@ -10,7 +10,7 @@ import { createApp, type EaselApp } from '../../../src/app/create-app.ts';
 import { startSlackBot, type SlackBot, type SlackBotOptions } from '../../../src/bot/slack/slack-bot.ts';
 import { defaultConfig } from '../../../src/config/load-config.ts';
 import type { EaselConfig } from '../../../src/config/types.ts';
-import { FakeSlack, type FakeMessage } from '../../fakes/slack/fake-slack.ts';
+import { FakeSlack, type ApiCall, type FakeMessage } from '../../fakes/slack/fake-slack.ts';
 
 export const CHANNEL = 'C0CHAN001';
 export const ALICE = 'U0USER001';
@@ -120,3 +120,27 @@ export function button(m: FakeMessage, action: string, index?: number): string {
 export function blocksText(m: FakeMessage): string {
   return ((m.blocks ?? []) as Block[]).map((b) => b.text?.text ?? '').join('\n');
 }
+
+/** Failed Web API calls as `method: error`, leaving out rate limits (see impoliteCalls for those). */
+export function failedCalls(fake: FakeSlack): string[] {
+  return fake.calls.filter((c) => !c.ok && c.error !== 'ratelimited').map((c) => `${c.method}: ${c.error}`);
+}
+
+/**
+ * Calls made while Slack had asked the bot to wait: after a 429 with Retry-After, another call to the
+ * same method for the same channel (and message) before that time. A polite bot makes none.
+ */
+export function impoliteCalls(fake: FakeSlack): string[] {
+  const key = (c: ApiCall) => `${c.method} ${String(c.args.channel ?? c.args.channel_id ?? '')} ${String(c.args.ts ?? '')}`;
+  const out: string[] = [];
+  for (const limited of fake.calls.filter((c) => c.error === 'ratelimited')) {
+    const until = limited.at + (limited.retryAfter ?? 0) * 1000 - 20;
+    for (const c of fake.calls) {
+      if (c !== limited && c.at > limited.at && c.at < until && key(c) === key(limited)) {
+        out.push(`${key(c)} ${c.at - limited.at} ms after a 429 asking for ${limited.retryAfter} s`);
+      }
+    }
+  }
+  return out;
+}
+

@@ -4,6 +4,10 @@
  * authenticated downloads (an HTML sign-in page with status 200 when the token may not read files),
  * response_url (5 uses in 30 minutes), Socket Mode (hello, envelopes, acks within 3 s) and signed HTTP
  * posts to an app in HTTP mode. Its clock can be moved forward (trigger_id lives 3 s, single use).
+ * Like Slack it rate-limits each method by its tier (HTTP 429, `Retry-After`, `ratelimited`; see
+ * rate-limits.ts), and shares completed uploads asynchronously: files.completeUploadExternal answers at
+ * once, the message with the files appears `shareDelayMs` later; until then only files.info knows the
+ * file, with no shares.
  *
  * Tests drive it like a user: `slashCommand`, `messageShortcut`, `clickButton`, `submitView`,
  * `mention`, and read back what the bot did: `messages`, `thread`, `ephemerals`, `openViews`, `calls`.
@@ -14,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { checkBlocks, checkView } from './block-rules.ts';
 import { FakeClock } from './fake-clock.ts';
+import { defaultRateRules, RateLimiter, type RateRule } from './rate-limits.ts';
 import { slackSignature } from './signing.ts';
 
 type Obj = Record<string, unknown>;
@@ -43,6 +48,20 @@ export interface FakeSlackOptions {
   clock?: FakeClock;
   /** How long the app has to ack a Socket Mode envelope (Slack: 3 s). */
   ackTimeoutMs?: number;
+  /** Rate limits per method, replacing Slack's tiers for the methods named (see rate-limits.ts). */
+  rateLimits?: Record<string, RateRule>;
+  /**
+   * How long after files.completeUploadExternal the message with the files appears (Slack shares
+   * asynchronously; default 400 ms).
+   */
+  shareDelayMs?: number;
+}
+
+/** Where a file was shared: the message that shows it. */
+export interface FakeShare {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
 }
 
 export interface FakeFile {
@@ -60,6 +79,8 @@ export interface FakeFile {
   completed: boolean;
   created: number;
   deleted?: boolean;
+  /** Messages showing the file, once Slack has shared it. */
+  shares: FakeShare[];
 }
 
 export interface FakeMessage {
@@ -98,6 +119,8 @@ export interface ApiCall {
   at: number;
   ok: boolean;
   error?: string;
+  /** Set on a call refused with HTTP 429: the Retry-After it was given, in seconds. */
+  retryAfter?: number;
 }
 
 /** What the app answered to something delivered to it (the ack). */
@@ -149,6 +172,11 @@ export class FakeSlack {
   private readonly ackTimeoutMs: number;
   /** Socket Mode connections opened so far (reconnects count). */
   connections = 0;
+  /** Slack's per-method rate limits; tests may change one with `rateLimits.set`. */
+  readonly rateLimits: RateLimiter;
+  /** Delay between files.completeUploadExternal and the message with the files (may be changed). */
+  shareDelayMs: number;
+  private readonly shareTimers = new Set<NodeJS.Timeout>();
   private helloListeners: Array<() => void> = [];
 
   private constructor(opts: FakeSlackOptions) {
@@ -157,6 +185,8 @@ export class FakeSlack {
     this.appToken = opts.appToken ?? 'xapp-fake-app-token';
     this.scopes = new Set(opts.scopes ?? DEFAULT_SCOPES);
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 3_000;
+    this.rateLimits = new RateLimiter(() => this.clock.now(), { ...defaultRateRules(), ...opts.rateLimits });
+    this.shareDelayMs = opts.shareDelayMs ?? 400;
   }
 
   static async start(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
@@ -192,6 +222,8 @@ export class FakeSlack {
   }
 
   async close(): Promise<void> {
+    for (const t of this.shareTimers) clearTimeout(t);
+    this.shareTimers.clear();
     for (const ws of this.sockets) ws.terminate();
     this.wss.close();
     this.server.closeAllConnections();
@@ -284,6 +316,7 @@ export class FakeSlack {
       files: (opts.files ?? []).map((f) => String(f.id)),
     };
     this.channelMessages(channel).push(msg);
+    for (const id of msg.files ?? []) this.files.get(id)?.shares.push({ channel, ts: msg.ts, ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}) });
     return msg;
   }
 
@@ -443,6 +476,13 @@ export class FakeSlack {
     const ack = (res.body ?? {}) as Obj;
     if (res.status === 200 && ack.response_action !== 'errors' && ack.response_action !== 'update' && ack.response_action !== 'push') v.open = false;
     return res;
+  }
+
+  /** The user closes an open modal without submitting it (Cancel or ×). */
+  closeView(viewId: string): void {
+    const v = this.views.get(viewId);
+    if (!v?.open) throw new Error(`fake slack: view ${viewId} is not open`);
+    v.open = false;
   }
 
   /** A user posts `text` mentioning the bot (with files, optionally in a thread); Slack sends app_mention. */
@@ -696,6 +736,13 @@ export class FakeSlack {
     // Slack reads a token from the form body, but never from a JSON body: JSON needs the header.
     const bodyToken = !type.startsWith('application/json') && typeof args.token === 'string' ? args.token : '';
     const token = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || bodyToken;
+    const retryAfter = this.rateLimits.take(method, typeof args.channel === 'string' ? args.channel : undefined);
+    if (retryAfter !== undefined) {
+      this.calls.push({ method, args, at: this.clock.now(), ok: false, error: 'ratelimited', retryAfter });
+      res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter) });
+      res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      return;
+    }
     try {
       const out = this.method(method, args, token);
       this.reply(res, method, args, { ok: true, ...out });
@@ -772,7 +819,7 @@ export class FakeSlack {
         this.needBot(token, 'files:read');
         const f = this.files.get(String(args.file ?? ''));
         if (!f || f.deleted || !f.completed) throw new ApiError('file_not_found');
-        return { file: this.fileObject(f) };
+        return { file: { ...this.fileObject(f), ...this.sharesObject(f) } };
       }
       case 'conversations.replies': {
         const channel = this.channelFor(args);
@@ -943,26 +990,66 @@ export class FakeSlack {
       const problems = checkBlocks(blocks, 'message');
       if (problems.length > 0) throw new ApiError('invalid_blocks', { response_metadata: { messages: problems } });
     }
+    let share: (() => void) | undefined;
     if (channelId) {
       const channel = this.channelFor(args, 'channel_id');
       if (!channel.botMember) throw new ApiError('not_in_channel');
       const threadTs = typeof args.thread_ts === 'string' && args.thread_ts ? args.thread_ts : undefined;
       const root = threadTs ? this.message(channel.id, threadTs) : undefined;
       if (threadTs && !root) throw new ApiError('invalid_thread_ts');
-      const msg: FakeMessage = {
-        channel: channel.id,
-        ts: this.nextTs(),
-        ...(root ? { thread_ts: root.thread_ts ?? root.ts } : {}),
-        user: BOT_USER_ID,
-        bot_id: BOT_ID,
-        text: typeof args.initial_comment === 'string' ? args.initial_comment : '',
-        ...(blocks ? { blocks } : {}),
-        files: files.map((f) => f.id),
+      const text = typeof args.initial_comment === 'string' ? args.initial_comment : '';
+      share = () => {
+        const shown = files.filter((f) => !f.deleted);
+        if (shown.length === 0) return;
+        const msg: FakeMessage = {
+          channel: channel.id,
+          ts: this.nextTs(),
+          ...(root ? { thread_ts: root.thread_ts ?? root.ts } : {}),
+          user: BOT_USER_ID,
+          bot_id: BOT_ID,
+          text,
+          ...(blocks ? { blocks } : {}),
+          files: shown.map((f) => f.id),
+        };
+        this.channelMessages(channel.id).push(msg);
+        for (const f of shown) f.shares.push({ channel: channel.id, ts: msg.ts, ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}) });
       };
-      this.channelMessages(channel.id).push(msg);
     }
     for (const f of files) f.completed = true;
+    // Slack answers first and shares later: the message with the files is not there yet.
+    if (share) {
+      const timer = setTimeout(() => {
+        this.shareTimers.delete(timer);
+        share();
+      }, this.shareDelayMs);
+      this.shareTimers.add(timer);
+    }
     return { files: files.map((f) => ({ id: f.id, title: f.title })) };
+  }
+
+  /** The `channels`/`groups`/`shares` fields files.info gives: empty until the file is shared. */
+  private sharesObject(f: FakeFile): Obj {
+    const pub: Record<string, Obj[]> = {};
+    const priv: Record<string, Obj[]> = {};
+    for (const s of f.shares) {
+      const into = s.channel.startsWith('G') ? priv : pub;
+      (into[s.channel] ??= []).push({
+        reply_users: [],
+        reply_users_count: 0,
+        reply_count: 0,
+        ts: s.ts,
+        ...(s.thread_ts ? { thread_ts: s.thread_ts } : {}),
+        channel_name: this.channels.get(s.channel)?.name ?? '',
+        team_id: TEAM_ID,
+        share_user_id: BOT_USER_ID,
+      });
+    }
+    return {
+      channels: Object.keys(pub),
+      groups: Object.keys(priv),
+      ims: [],
+      shares: { ...(Object.keys(pub).length ? { public: pub } : {}), ...(Object.keys(priv).length ? { private: priv } : {}) },
+    };
   }
 
   private async upload(fileId: string, req: IncomingMessage, raw: Buffer, res: ServerResponse): Promise<void> {
@@ -1088,6 +1175,7 @@ export class FakeSlack {
       uploaded: false,
       completed: false,
       created: this.clock.seconds(),
+      shares: [],
     };
     this.files.set(f.id, f);
     return f;

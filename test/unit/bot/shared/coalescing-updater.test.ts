@@ -91,4 +91,49 @@ describe('CoalescingUpdater', () => {
     expect(sent).toEqual([2]);
     expect(errors).toHaveLength(1);
   });
+
+  it('backs off when the platform says "retry after": nothing is sent before then, and then only the newest state', async () => {
+    const attempts: Array<{ v: string; at: number }> = [];
+    const start = Date.now();
+    let limited = true;
+    const u = new CoalescingUpdater<string>({
+      minIntervalMs: 0,
+      apply: async (v) => {
+        attempts.push({ v, at: Date.now() - start });
+        if (v === 'step 2' && limited) {
+          limited = false;
+          throw Object.assign(new Error('rate limited'), { retryAfterMs: 120 });
+        }
+      },
+      retryAfterMs: (err) => (err as { retryAfterMs?: number }).retryAfterMs,
+    });
+    u.push('step 1');
+    await u.idle();
+    u.push('step 2'); // refused: retry after 120 ms
+    await new Promise((r) => setTimeout(r, 10));
+    u.push('step 3');
+    u.push('done', { final: true }); // even a final state waits for the back-off
+    await u.idle();
+    expect(attempts.map((a) => a.v)).toEqual(['step 1', 'step 2', 'done']);
+    expect(attempts[2].at - attempts[1].at).toBeGreaterThanOrEqual(115);
+  });
+
+  it('sends the refused state again after the back-off when nothing newer came', async () => {
+    const sent: number[] = [];
+    let refused = false;
+    const u = new CoalescingUpdater<number>({
+      minIntervalMs: 0,
+      apply: async (v) => {
+        if (!refused) {
+          refused = true;
+          throw new Error('429');
+        }
+        sent.push(v);
+      },
+      retryAfterMs: (err) => ((err as Error).message === '429' ? 30 : undefined),
+    });
+    u.push(7, { final: true });
+    await u.idle();
+    expect(sent).toEqual([7]);
+  });
 });
