@@ -144,3 +144,8 @@ export function impoliteCalls(fake: FakeSlack): string[] {
   return out;
 }
 
+/** The jobs whose buttons appear on these messages (progress messages and result cards). */
+export function jobIdsOn(messages: FakeMessage[]): string[] {
+  return [...new Set(messages.flatMap((m) => actionIds(m).map((id) => id.split(':')[2]).filter(Boolean)))];
+}
+

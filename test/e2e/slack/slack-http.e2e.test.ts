@@ -17,7 +17,7 @@ interface Manifest {
   settings: { event_subscriptions: { request_url: string; bot_events: string[] }; interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean };
 }
 import type { FakeMessage } from '../../fakes/slack/fake-slack.ts';
-import { ALICE, blocksText, button, CHANNEL, jobIdOf, resultCards, startHarness, testImage, type Harness } from './harness.ts';
+import { ALICE, blocksText, button, CHANNEL, jobIdOf, jobIdsOn, resultCards, startHarness, testImage, type Harness } from './harness.ts';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (err: unknown) => unhandled.push(err);
@@ -127,7 +127,7 @@ describe('Slack over HTTP (signing secret)', () => {
     const late = await h.fake.postSigned({ body: slashBody('late'), contentType: 'application/x-www-form-urlencoded', timestamp: h.fake.clock.seconds() - 4 * 60 });
     expect(late.status).toBe(200);
     await h.fake.waitFor(() => h.fake.calls.filter((c) => c.method === 'views.open').length === opened + 2, 'the two modals');
-    await new Promise((r) => setTimeout(r, 100));
+    await h.bot.idle(); // every request that got through has been handled to the end
     expect(h.fake.calls.filter((c) => c.method === 'views.open').length).toBe(opened + 2);
   });
 
@@ -142,7 +142,8 @@ describe('Slack over HTTP (signing secret)', () => {
     expect([retry1.status, retry2.status]).toEqual([200, 200]);
     const card = await h.fake.waitFor(() => resultCards(h.fake, sent.message.ts)[0], 'the result', 20_000);
     await h.bot.settled(jobIdOf(card));
-    await new Promise((r) => setTimeout(r, 300));
+    await h.bot.idle(); // all three deliveries handled to the end
+    expect(jobIdsOn(h.fake.thread(CHANNEL, sent.message.ts))).toHaveLength(1);
     expect(resultCards(h.fake, sent.message.ts)).toHaveLength(1);
     expect(h.app.simulator!.submittedPromptIds().length - submittedBefore).toBe(1);
   });

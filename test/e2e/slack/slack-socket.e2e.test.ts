@@ -8,7 +8,21 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SIGN_IN_PAGE_MESSAGE } from '../../../src/bot/slack/slack-files.ts';
 import type { FakeMessage } from '../../fakes/slack/fake-slack.ts';
 import { defaultRateRules } from '../../fakes/slack/rate-limits.ts';
-import { ALICE, BOB, blocksText, button, CHANNEL, failedCalls as failedSlackCalls, impoliteCalls, jobIdOf, resultCards, startHarness, testImage, type Harness } from './harness.ts';
+import {
+  ALICE,
+  BOB,
+  blocksText,
+  button,
+  CHANNEL,
+  failedCalls as failedSlackCalls,
+  impoliteCalls,
+  jobIdOf,
+  jobIdsOn,
+  resultCards,
+  startHarness,
+  testImage,
+  type Harness,
+} from './harness.ts';
 
 /** Progress edits at most this often in these tests (1.5 s in production). */
 const PROGRESS_MS = 250;
@@ -168,11 +182,36 @@ describe('Slack in Socket Mode', () => {
 
   it('runs one job for a double click', async () => {
     const before = resultCards(h.fake, threadTs).length;
+    const threadLen = h.fake.thread(CHANNEL, threadTs).length;
     const id = button(firstCard, 'reroll');
     await Promise.all([h.fake.clickButton({ messageTs: firstCard.ts, actionId: id }), h.fake.clickButton({ messageTs: firstCard.ts, actionId: id })]);
     await nextCard(before + 1);
-    await new Promise((r) => setTimeout(r, 300));
+    // Both clicks have been handled to the end (a job is tracked inside the handler): one job.
+    await h.bot.idle();
+    expect(jobIdsOn(h.fake.thread(CHANNEL, threadTs).slice(threadLen))).toHaveLength(1);
     expect(resultCards(h.fake, threadTs)).toHaveLength(before + 1);
+  });
+
+  it('idle() waits for work a handler still does after its ack', async () => {
+    const file = h.fake.userFile({ name: 'held.png', mimetype: 'image/png', data: png });
+    const root = h.fake.userMessage({ text: 'held picture', files: [file] });
+    const held = h.fake.hold('conversations.replies');
+    let idle = false;
+    try {
+      // Acked at once; the handler then reads the thread, and Slack is slow to answer.
+      await h.fake.mention({ text: '<@U0BOT0001> upscale', threadTs: root.ts });
+      await held.reached;
+      void h.bot.idle().then(() => (idle = true));
+      await new Promise((r) => setImmediate(r));
+      expect(idle).toBe(false);
+    } finally {
+      held.release();
+    }
+    await h.bot.idle();
+    // The handler is done: the job it started is tracked in the thread already.
+    expect(jobIdsOn(h.fake.thread(CHANNEL, root.ts))).toHaveLength(1);
+    const card = await h.fake.waitFor(() => resultCards(h.fake, root.ts)[0], 'the result', 20_000);
+    await h.bot.settled(jobIdOf(card));
   });
 
   it('edit opens the modal filled with the job and runs the changed settings', async () => {
@@ -298,7 +337,8 @@ describe('Slack in Socket Mode', () => {
     await h.fake.sendEvent(event, { eventId: sent.eventId, retryNum: 1, retryReason: 'timeout' });
     const card = await h.fake.waitFor(() => resultCards(h.fake, sent.message.ts)[0], 'the mention result', 20_000);
     await h.bot.settled(jobIdOf(card));
-    await new Promise((r) => setTimeout(r, 300));
+    await h.bot.idle(); // both deliveries handled to the end
+    expect(jobIdsOn(h.fake.thread(CHANNEL, sent.message.ts))).toHaveLength(1);
     expect(resultCards(h.fake, sent.message.ts)).toHaveLength(1);
     expect(h.app.simulator!.submittedPromptIds().length - submittedBefore).toBe(1);
     const job = await h.app.getJob(jobIdOf(card));
@@ -396,7 +436,7 @@ describe('Slack in Socket Mode', () => {
     await h.fake.submitView({ viewId: view.id, values: { 'img:0': [file] } });
     const note = await h.fake.waitFor(() => h.fake.ephemerals.find((e) => e.channel === 'C0OUTSIDE'), 'the explanation');
     expect(note).toMatchObject({ via: 'response_url', user: ALICE, text: expect.stringContaining('/invite @Easel') });
-    await new Promise((r) => setTimeout(r, 200));
+    await h.bot.idle();
     const mine = await h.app.jobsOf({ platform: 'slack', userId: ALICE, channelId: 'C0OUTSIDE' });
     expect(mine).toEqual([]);
     // It may have reached the host before it was cancelled, but nothing stays queued or running.

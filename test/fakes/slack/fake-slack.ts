@@ -177,6 +177,7 @@ export class FakeSlack {
   /** Delay between files.completeUploadExternal and the message with the files (may be changed). */
   shareDelayMs: number;
   private readonly shareTimers = new Set<NodeJS.Timeout>();
+  private readonly holds = new Map<string, { reach: () => void; gate: Promise<void>; open: () => void }>();
   private helloListeners: Array<() => void> = [];
 
   private constructor(opts: FakeSlackOptions) {
@@ -222,6 +223,8 @@ export class FakeSlack {
   }
 
   async close(): Promise<void> {
+    for (const h of this.holds.values()) h.open();
+    this.holds.clear();
     for (const t of this.shareTimers) clearTimeout(t);
     this.shareTimers.clear();
     for (const ws of this.sockets) ws.terminate();
@@ -476,6 +479,25 @@ export class FakeSlack {
     const ack = (res.body ?? {}) as Obj;
     if (res.status === 200 && ack.response_action !== 'errors' && ack.response_action !== 'update' && ack.response_action !== 'push') v.open = false;
     return res;
+  }
+
+  /**
+   * Hold Slack's answers to `method` until `release()` (a slow Slack), to catch the app in the middle
+   * of its work. `reached` resolves when the first such call has arrived.
+   */
+  hold(method: string): { reached: Promise<void>; release: () => void } {
+    let reach!: () => void;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    this.holds.set(method, { reach, gate, open });
+    return {
+      reached,
+      release: () => {
+        this.holds.delete(method);
+        open();
+      },
+    };
   }
 
   /** The user closes an open modal without submitting it (Cancel or ×). */
@@ -736,6 +758,11 @@ export class FakeSlack {
     // Slack reads a token from the form body, but never from a JSON body: JSON needs the header.
     const bodyToken = !type.startsWith('application/json') && typeof args.token === 'string' ? args.token : '';
     const token = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '') || bodyToken;
+    const held = this.holds.get(method);
+    if (held) {
+      held.reach();
+      await held.gate;
+    }
     const retryAfter = this.rateLimits.take(method, typeof args.channel === 'string' ? args.channel : undefined);
     if (retryAfter !== undefined) {
       this.calls.push({ method, args, at: this.clock.now(), ok: false, error: 'ratelimited', retryAfter });
