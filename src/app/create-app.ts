@@ -24,6 +24,7 @@ import { intakeImage } from '../images/intake.ts';
 import { JobService } from '../jobs/job-service.ts';
 import { JobStore } from '../jobs/job-store.ts';
 import type { Actor, JobRecord, JobState, StoredImage } from '../jobs/types.ts';
+import { checkWritableFolders } from '../ops/writable-folders.ts';
 import { startSimulator } from '../simulator/index.ts';
 import type { Simulator } from '../simulator/types.ts';
 import { renderResult } from './render-result.ts';
@@ -50,8 +51,11 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
   const presets = await loadPresets(config.presetsDir);
   const registry = new CommandRegistry(presets, config);
 
+  // Every folder Easel writes to is proved writable now, so a bad one stops the start with its name
+  // and setting instead of failing the first job.
+  await checkWritableFolders(config);
   // Opened first: a store that cannot be reached (Redis down) fails start-up before any server runs.
-  const store = await JobStore.open({ sqlitePath: config.store.sqlitePath, redisUrl: config.store.redisUrl });
+  const store = await JobStore.open({ sqlitePath: config.store.sqlitePath, redisUrl: config.store.redisUrl, timeoutMs: config.store.timeoutMs });
   // Whatever starts below is closed again if a later step fails, so a failed start never lingers.
   const opened: Array<() => Promise<unknown>> = [() => store.close()];
   const undo = async () => {

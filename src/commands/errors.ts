@@ -12,6 +12,8 @@ export type UserErrorCode =
   | 'too_many_jobs'
   | 'cooldown'
   | 'host_down'
+  /** The job store (SQLite or Redis) is not answering or cannot be written. */
+  | 'store_down'
   | 'job_failed'
   | 'not_found'
   | 'forbidden'

@@ -43,7 +43,7 @@ function baseDefaults(): EaselConfig {
     family: 'sd15',
     checkpoints: {},
     dataDir: '.easel',
-    store: { sqlitePath: '' },
+    store: { sqlitePath: '', timeoutMs: 5000 },
     storage: { dir: '', retentionDays: 30 },
     limits: {
       maxInputBytes: 25 * 1024 * 1024,
@@ -54,6 +54,7 @@ function baseDefaults(): EaselConfig {
       cooldownSeconds: 0,
       maxCount: 4,
       maxSteps: 60,
+      jobTimeoutSeconds: 600,
     },
     policy: {
       commands: {},

@@ -79,6 +79,7 @@ export const configSchema: { kind: 'object'; fields: Record<string, Spec> } = {
       fields: {
         sqlitePath: { kind: 'string', nonEmpty: true },
         redisUrl: { kind: 'url', protocols: ['redis:', 'rediss:'], secret: true },
+        timeoutMs: { kind: 'int', min: 100, max: 600_000 },
       },
     },
     storage: {
@@ -96,6 +97,7 @@ export const configSchema: { kind: 'object'; fields: Record<string, Spec> } = {
         cooldownSeconds: { kind: 'number', min: 0 },
         maxCount: { kind: 'int', min: 1, max: 16 },
         maxSteps: { kind: 'int', min: 1, max: 200 },
+        jobTimeoutSeconds: { kind: 'number', min: 1, max: 86_400 },
       },
     },
     policy: {

@@ -45,6 +45,11 @@ export interface LimitsConfig {
   /** Most images in one variations run. */
   maxCount: number;
   maxSteps: number;
+  /**
+   * Most seconds one prompt may run on a host (the ceiling of its deadline). Below that, a prompt may
+   * take a few times what the host's learned speed predicts (never less than a minute).
+   */
+  jobTimeoutSeconds: number;
 }
 
 export interface EaselConfig {
@@ -57,7 +62,8 @@ export interface EaselConfig {
   /** Checkpoint per family; the first one present on the host is used when unset. */
   checkpoints: { sd15?: string; sdxl?: string };
   dataDir: string;
-  store: { sqlitePath: string; redisUrl?: string };
+  /** timeoutMs: how long one job-store call may take before the store is reported as not answering. */
+  store: { sqlitePath: string; redisUrl?: string; timeoutMs: number };
   storage: { dir: string; retentionDays: number };
   limits: LimitsConfig;
   policy: PolicyConfig;

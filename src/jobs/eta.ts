@@ -2,6 +2,9 @@
  * How long a job takes on a host, learned from recent runs: an exponential moving average per
  * (preset, host), falling back to the preset on any host, then to every preset on that host,
  * then to a default (before any data).
+ *
+ * It also learns each host's speed in units of work (see job-deadline.ts: steps × batch + tiles), per
+ * preset and per host, which sets how long a prompt may run there before it is called stuck.
  */
 
 export interface EtaOptions {
@@ -15,6 +18,8 @@ export class EtaEstimator {
   private readonly byPresetHost = new Map<string, number>();
   private readonly byPreset = new Map<string, number>();
   private readonly byHost = new Map<string, number>();
+  private readonly speedByPresetHost = new Map<string, number>();
+  private readonly speedByHost = new Map<string, number>();
   private readonly alpha: number;
   readonly defaultRunMs: number;
 
@@ -30,6 +35,21 @@ export class EtaEstimator {
     this.mix(this.byPresetHost, `${preset}\u0000${host}`, perRun);
     this.mix(this.byPreset, preset, perRun);
     this.mix(this.byHost, host, perRun);
+  }
+
+  /** One prompt finished on a host: `units` of work took `ms` there. */
+  recordWork(preset: string, host: string, ms: number, units: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms) || !(units > 0)) return;
+    this.mix(this.speedByPresetHost, `${preset}\u0000${host}`, ms / units);
+    this.mix(this.speedByHost, host, ms / units);
+  }
+
+  /**
+   * Learned ms per unit of work of this preset on this host, else of anything on this host;
+   * undefined while the host has finished nothing (another host's speed says nothing about it).
+   */
+  msPerUnit(preset: string, host: string): number | undefined {
+    return this.speedByPresetHost.get(`${preset}\u0000${host}`) ?? this.speedByHost.get(host);
   }
 
   /** Expected duration of a job of `runs` runs of this preset, on this host if known. */

@@ -11,10 +11,41 @@ import {
   UploadTooLargeError,
   WorkflowRejectedError,
 } from '../comfy/errors.ts';
+import { JobTimedOutError } from './job-deadline.ts';
 
 export interface FailureReason {
   code: string;
   reason: string;
+}
+
+/** Writing a job's images to the storage folder failed (disk full, unwritable, gone). */
+export class StorageWriteError extends Error {
+  constructor(
+    readonly folder: string,
+    readonly cause: unknown,
+  ) {
+    super(`cannot write to the image storage folder ${folder}: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'StorageWriteError';
+  }
+}
+
+function storageProblem(code: string | undefined): string {
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'EFBIG':
+      return 'is full';
+    case 'EROFS':
+      return 'is read-only';
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot be written (permission denied)';
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return 'is missing (or a file is in its place)';
+    default:
+      return `cannot be written${code ? ` (${code})` : ''}`;
+  }
 }
 
 /** What a node class does, as a step name. */
@@ -50,6 +81,16 @@ function hintFor(exceptionType: string, message: string): string {
 /** Turn whatever ended a job into a code and a sentence for the chat. */
 export function describeFailure(err: unknown, ctx: { host: string; preset: string }): FailureReason {
   if (err instanceof UserError) return { code: err.code, reason: err.message };
+  if (err instanceof JobTimedOutError) return { code: err.code, reason: err.message };
+  if (err instanceof StorageWriteError) {
+    const code = (err.cause as NodeJS.ErrnoException)?.code;
+    return {
+      code: 'storage_failed',
+      reason:
+        `The job ran on ${ctx.host}, but Easel could not save its images: the image storage folder ${err.folder} ${storageProblem(code)}. ` +
+        'An admin needs to free space there or fix storage.dir (EASEL_STORAGE_DIR); then press reroll.',
+    };
+  }
   if (err instanceof ExecutionFailedError) {
     const step = stepName(err.classType);
     const detail = `${err.exceptionType}: ${err.exceptionMessage.trim()}`.slice(0, 300);

@@ -11,6 +11,10 @@
  * the host), the FairScheduler picks the next job that fits that host (preset valid there, user's
  * running limit). A job whose host dies mid-run goes back to the front of its user's line; before
  * resubmitting anywhere, the old prompt is looked up by its id (finished there: its result is taken).
+ *
+ * A job never holds its host slot longer than Easel waits for it: cancel releases the slot at once
+ * (whatever the host then does with the interrupt), and a prompt that runs past its deadline
+ * (job-deadline.ts) is interrupted there, its slot released and the job failed with the reason.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -30,9 +34,17 @@ import type { JobPlan } from '../commands/types.ts';
 import type { LimitsConfig } from '../config/types.ts';
 import type { ImageStore } from '../images/image-store.ts';
 import { EtaEstimator } from './eta.ts';
-import { describeFailure } from './failure-reasons.ts';
+import { describeFailure, StorageWriteError } from './failure-reasons.ts';
+import {
+  DEFAULT_DEADLINE_FLOOR_MS,
+  DEFAULT_JOB_TIMEOUT_SECONDS,
+  JobTimedOutError,
+  promptDeadline,
+  workUnits,
+} from './job-deadline.ts';
 import { isTerminal, type JobStore } from './job-store.ts';
 import { actorKeys, FairScheduler, type QueueEntry } from './scheduler.ts';
+import { JobStoreDownError } from './store-guard.ts';
 import type { JobEvent, JobRecord, PromptAttempt, StoredImage } from './types.ts';
 
 export interface JobServiceDeps {
@@ -56,6 +68,8 @@ export interface JobServiceOptions {
   defaultRunMs?: number;
   /** How long cancel() waits for the host to confirm an interrupt before answering anyway, ms (default 5000). */
   cancelWaitMs?: number;
+  /** A prompt whose host speed is known is never stopped before this, ms (default 60 000). */
+  deadlineFloorMs?: number;
   now?: () => number;
 }
 
@@ -69,9 +83,13 @@ interface ActiveJob {
   entry: Omit<QueueEntry, 'seq'>;
   /** Host holding a slot for it, while dispatched. */
   host?: string;
-  /** Prompt in flight now (to interrupt on cancel). */
-  current?: { client: ComfyClient; promptId: string };
   cancelRequested?: boolean;
+  /** Aborted when the job ends while on a host (cancel): stops waiting for the host at once. */
+  halt?: AbortController;
+  /** Gives its host slot back (idempotent); set while the job holds one. */
+  releaseSlot?: () => void;
+  /** Interrupts of its prompts sent when it ended (cancel waits a moment for them). */
+  interrupting?: Promise<void>;
   finalized?: boolean;
   /** Host failures so far (not persisted across restarts on purpose: a restart is a fresh chance). */
   hostFailures: number;
@@ -119,6 +137,7 @@ export class JobService {
   private readonly now: () => number;
   private readonly maxHostFailures: number;
   private readonly cancelWaitMs: number;
+  private readonly deadlineFloorMs: number;
 
   private readonly active = new Map<string, ActiveJob>();
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -158,6 +177,7 @@ export class JobService {
     this.now = deps.options?.now ?? Date.now;
     this.maxHostFailures = deps.options?.maxHostFailures ?? 3;
     this.cancelWaitMs = deps.options?.cancelWaitMs ?? 5_000;
+    this.deadlineFloorMs = deps.options?.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS;
     this.scheduler = new FairScheduler(deps.limits);
     this.eta = new EtaEstimator({ defaultRunMs: deps.options?.defaultRunMs });
     this.pool.on('change', this.onPoolChange);
@@ -182,10 +202,17 @@ export class JobService {
     this.active.set(job.id, aj);
     this.scheduler.push(aj.entry);
     try {
-      await this.save(aj);
+      // The first write of the job: if it fails or times out, the store removes whatever of it lands late.
+      aj.saving = this.store.create(job);
+      await aj.saving;
     } catch (err) {
       this.scheduler.remove(job.id);
       this.active.delete(job.id);
+      aj.saving = Promise.resolve();
+      this.logger?.error(
+        { jobId: job.id, user: job.actor.userId, platform: job.actor.platform, err: err instanceof JobStoreDownError ? err.detail : (err as Error).message },
+        'could not store a new job; the submission was refused and nothing was queued',
+      );
       throw err;
     }
     this.emitQueued(aj);
@@ -209,18 +236,13 @@ export class JobService {
       this.schedulePositions();
       return snapshot(aj.job);
     }
+    // On a host: the job ends now and its slot goes to the next job at once; its prompts are
+    // interrupted there (or removed once an unreachable host is back), whatever the host then does.
     aj.cancelRequested = true;
-    const current = aj.current;
-    if (current) {
-      try {
-        await current.client.interrupt(current.promptId);
-      } catch (err) {
-        this.logger?.warn({ jobId, err: (err as Error).message }, 'could not interrupt the prompt on its host');
-      }
-      // Give the host a moment to confirm, so the answer reflects reality; never hang on a dead host.
-      if (aj.settled) await Promise.race([aj.settled, delay(this.cancelWaitMs)]);
-    }
-    if (!aj.finalized) await this.finalize(aj, 'cancelled');
+    aj.halt?.abort();
+    await this.finalize(aj, 'cancelled');
+    // Give the host a moment to take the interrupt, so the answer reflects reality; never hang on it.
+    if (aj.interrupting) await Promise.race([aj.interrupting, delay(this.cancelWaitMs)]);
     return snapshot(aj.job);
   }
 
@@ -419,6 +441,8 @@ export class JobService {
       this.scheduler.finished(job.id);
       this.scheduleDispatch();
     };
+    aj.releaseSlot = releaseSlot;
+    aj.halt = new AbortController();
     try {
       const client = this.pool.client(host);
       const catalogue = this.pool.catalogue(host);
@@ -457,9 +481,11 @@ export class JobService {
         if (outputs === undefined) return; // cancelled or closing
         // The GPU is free of us once the last prompt is done: let the next job in before downloads finish.
         if (isLast) releaseSlot();
-        const p = this.storeOutputs(outputs.client, outputs.refs, plan, runNo).then(async (stored) => {
+        const p = this.storeOutputs(outputs.client, outputs.refs, plan, runNo).then((stored) => {
           outputs.attempt.outputs = stored;
-          await this.save(aj);
+          // Best effort: the images are on disk, and a job store that cannot record this (logged by
+          // save()) must not keep the result from the person waiting for it.
+          this.save(aj).catch(() => undefined);
         });
         p.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
         storing.push(p);
@@ -477,9 +503,10 @@ export class JobService {
     } finally {
       aj.turn?.done();
       aj.turn = undefined;
-      aj.current = undefined;
       aj.host = undefined;
-      this.pool.noteRunning(host, undefined);
+      aj.halt = undefined;
+      aj.releaseSlot = undefined;
+      // Also clears the host's "running" note when it is this job's (never another job's).
       releaseSlot();
     }
   }
@@ -521,6 +548,11 @@ export class JobService {
         job.promptIds!.push(promptId);
         await this.save(aj); // before POST: a crash right after still knows the id
         if (aj.turn) await aj.turn.after;
+        if (aj.cancelRequested) {
+          aj.turn?.done();
+          attempt.outcome = 'cancelled';
+          return undefined;
+        }
         try {
           run = await client.submit(plan.runs[runNo - 1].workflow, { promptId });
         } catch (err) {
@@ -531,15 +563,18 @@ export class JobService {
           aj.turn?.done();
         }
       }
-      aj.current = { client, promptId: attempt.promptId };
-      if (aj.cancelRequested) await client.interrupt(attempt.promptId).catch(() => undefined);
+      if (aj.cancelRequested) {
+        // Cancelled while it was being sent: take it off the host again (the interrupt sent at cancel may have come first).
+        await client.interrupt(attempt.promptId).catch(() => this.abandon(attempt));
+        return undefined;
+      }
       if (job.state === 'uploading' || job.state === 'queued') {
         job.state = 'submitted';
         await this.save(aj);
         this.emit({ type: 'submitted', job: snapshot(job), host, simulated: this.pool.isSimulated(host) });
       }
       try {
-        const refs = await this.follow(aj, host, run, attempt, plan, runNo);
+        const refs = await this.follow(aj, host, run, attempt, plan, runNo, attached);
         if (refs === undefined) return undefined;
         return { client, refs, attempt };
       } catch (err) {
@@ -562,6 +597,7 @@ export class JobService {
     attempt: PromptAttempt,
     plan: JobPlan,
     runNo: number,
+    attached: boolean,
   ): Promise<ImageRef[] | undefined> {
     const job = aj.job;
     const runs = plan.runs.length;
@@ -570,9 +606,33 @@ export class JobService {
     let progressNode: string | undefined;
     let nodeMax = 0;
     let stepsBefore = 0;
+    // The deadline clock starts when the host starts the prompt (at once for one followed again).
+    const work = workUnits(plan.runs[runNo - 1].workflow, plan.info && { width: plan.info.outputWidth, height: plan.info.outputHeight });
+    let expire!: (err: Error) => void;
+    const expired = new Promise<never>((_, reject) => (expire = reject));
+    let clock: NodeJS.Timeout | undefined;
+    const startClock = () => {
+      if (clock) return;
+      const deadline = promptDeadline(work, this.eta.msPerUnit(job.preset, host), {
+        ceilingMs: (this.deps.limits.jobTimeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS) * 1000,
+        floorMs: this.deadlineFloorMs,
+      });
+      clock = setTimeout(() => expire(new JobTimedOutError(host, deadline)), deadline.ms);
+      clock.unref?.();
+    };
+    const halted = new Promise<never>((_, reject) => {
+      const halt = aj.halt?.signal;
+      if (halt?.aborted) reject(new PromptInterruptedError(attempt.promptId));
+      halt?.addEventListener('abort', () => reject(new PromptInterruptedError(attempt.promptId)), { once: true });
+    });
+    // Whichever comes first settles the race; the losers' later rejections are handled there.
+    halted.catch(() => undefined);
+    expired.catch(() => undefined);
+    if (attached) startClock();
     const off = run.on((e: PromptEvent) => {
       if (aj.finalized) return;
       if (e.type === 'started' || e.type === 'cached' || e.type === 'executing') {
+        startClock();
         if (!attempt.startedAt) {
           attempt.startedAt = this.now();
           job.startedAt ??= attempt.startedAt;
@@ -595,24 +655,28 @@ export class JobService {
       }
     });
     try {
-      const result = await run.done;
+      const result = await Promise.race([run.done, halted, expired]);
       if (this.closing) return undefined; // left unresolved: recover() takes the result from /history
       attempt.outcome = 'done';
       attempt.finishedAt = this.now();
+      if (attempt.startedAt) this.eta.recordWork(job.preset, host, attempt.finishedAt - attempt.startedAt, work);
       this.pool.reportSuccess(host);
       if (aj.cancelRequested) return undefined;
       return orderedImages(result.outputs);
     } catch (err) {
-      if (aj.cancelRequested && (err instanceof PromptInterruptedError || err instanceof PromptLostError)) {
-        attempt.outcome = 'cancelled';
+      if (aj.cancelRequested) {
+        attempt.outcome ??= 'cancelled';
         return undefined;
       }
+      // Past its deadline: left without an outcome, so ending the job interrupts it on the host.
+      if (err instanceof JobTimedOutError) throw err;
       if (err instanceof PromptLostError) attempt.outcome = 'lost';
       else if (!(err instanceof HostUnavailableError) && !(err instanceof ComfyError && err.code === 'client_closed')) {
         attempt.outcome = 'failed';
       }
       throw err;
     } finally {
+      clearTimeout(clock);
       off();
     }
   }
@@ -682,18 +746,28 @@ export class JobService {
     }
   }
 
-  /** A job ends while prompts of it may still be on a host: remove them there (now, or once the host is back). */
-  private dropPending(job: JobRecord): void {
+  /**
+   * A job ends while prompts of it may still be on a host: remove them there (now, or once the host
+   * is back). Resolves when the hosts have answered (never rejects).
+   */
+  private dropPending(job: JobRecord): Promise<void> {
+    const sent: Array<Promise<void>> = [];
     for (const a of job.attempts ?? []) {
       if (a.outcome) continue;
       const client = this.pool.client(a.host);
       if (client && this.pool.isAvailable(a.host)) {
         a.outcome = 'cancelled';
-        void client.interrupt(a.promptId).catch(() => this.abandon(a));
+        sent.push(
+          client.interrupt(a.promptId).catch((err) => {
+            this.logger?.warn({ jobId: job.id, host: a.host, err: (err as Error).message }, 'could not interrupt the prompt on its host; removing it once the host answers');
+            this.abandon(a);
+          }),
+        );
       } else {
         this.abandon(a);
       }
     }
+    return Promise.all(sent).then(() => undefined);
   }
 
   private async storeOutputs(
@@ -707,7 +781,13 @@ export class JobService {
     for (const ref of refs) {
       const bytes = await client.view(ref);
       // Gallery labels are numbered across the whole job once every run is in.
-      out.push(await this.images.put(bytes, { label: plan.layout === 'strip' && label ? label : String(out.length + 1) }));
+      try {
+        out.push(await this.images.put(bytes, { label: plan.layout === 'strip' && label ? label : String(out.length + 1) }));
+      } catch (err) {
+        // The disk, not the image: say which folder, so the reason is one an admin can act on.
+        if (/^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException)?.code))) throw new StorageWriteError(this.images.dir, err);
+        throw err;
+      }
     }
     if (out.length === 0) {
       throw new UserError('job_failed', `The ${plan.runs.length > 1 ? `run ${runNo} of the ` : ''}job finished but produced no image. An admin should check that the preset ends in a SaveImage node.`);
@@ -773,11 +853,19 @@ export class JobService {
     job.state = state;
     job.finishedAt = this.now();
     if (failure) job.error = { code: failure.code, message: failure.reason };
-    if (!this.closing) this.dropPending(job);
+    if (!this.closing) aj.interrupting = this.dropPending(job);
     this.scheduler.remove(job.id);
     this.positions.delete(job.id);
+    // A finished job holds no host slot, whatever its host still does with its prompt.
+    aj.releaseSlot?.();
     try {
       await this.save(aj);
+    } catch (err) {
+      // The end is announced anyway: nobody may be left watching a job that looks like it still runs.
+      this.logger?.error(
+        { jobId: job.id, state, err: (err as Error).message },
+        `could not save the end of job ${job.id} (${state}); announcing it anyway`,
+      );
     } finally {
       this.active.delete(job.id);
     }

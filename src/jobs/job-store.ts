@@ -4,11 +4,15 @@
  * Two keyv namespaces: `<ns>:jobs` holds every JobRecord by id; `<ns>:active` holds the ids of jobs
  * that are not finished yet (value = state), so recovery lists in-flight work without scanning the
  * whole history of finished jobs.
+ *
+ * Every call has a time limit and fails as a JobStoreDownError (store-guard.ts) instead of hanging
+ * while Redis is away; a job whose creation was given up on is removed again once the store answers.
  */
 import { Keyv } from 'keyv';
 import type Database from 'better-sqlite3';
 import type { JobRecord, JobState } from './types.ts';
 import { openSqliteDatabase, SqliteKeyvStore } from './sqlite-keyv-store.ts';
+import { DEFAULT_STORE_TIMEOUT_MS, guarded, JobStoreDownError, RemovalQueue } from './store-guard.ts';
 
 export const TERMINAL_STATES: readonly JobState[] = ['done', 'failed', 'cancelled'];
 export const ACTIVE_STATES: readonly JobState[] = ['queued', 'uploading', 'submitted', 'running'];
@@ -26,10 +30,15 @@ export interface JobStoreOptions {
   namespace?: string;
   /** How long to wait for Redis to accept the connection, ms (default 5000). */
   connectTimeoutMs?: number;
+  /** Longest one call (get, save, list...) may take before it fails as "not answering", ms (default 5000). */
+  timeoutMs?: number;
 }
 
 export class JobStore {
   private closed = false;
+  readonly timeoutMs: number;
+  /** Jobs whose creation was given up on: removed until the store confirms it. */
+  private readonly removals: RemovalQueue;
 
   private constructor(
     private readonly jobs: Keyv<JobRecord>,
@@ -37,7 +46,11 @@ export class JobStore {
     /** "sqlite" or "redis", for status pages and logs. */
     readonly kind: 'sqlite' | 'redis',
     private readonly db?: Database.Database,
-  ) {}
+    timeoutMs?: number,
+  ) {
+    this.timeoutMs = timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.removals = new RemovalQueue((id) => guarded(`remove job ${id}`, this.timeoutMs, () => this.remove(id)));
+  }
 
   static async open(opts: JobStoreOptions = {}): Promise<JobStore> {
     const ns = opts.namespace ?? 'easel';
@@ -58,7 +71,7 @@ export class JobStore {
       };
       const jobs = make<JobRecord>(`${ns}:jobs`);
       const active = make<JobState>(`${ns}:active`);
-      const store = new JobStore(jobs, active, 'redis');
+      const store = new JobStore(jobs, active, 'redis', undefined, opts.timeoutMs);
       try {
         // Fail now, with a clear message, rather than on the first job.
         await jobs.get('__ping__');
@@ -89,23 +102,51 @@ export class JobStore {
       useKeyPrefix: false,
       throwOnErrors: true,
     });
-    return new JobStore(jobs, active, 'sqlite', db);
+    return new JobStore(jobs, active, 'sqlite', db, opts.timeoutMs);
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    return (await this.jobs.get(id)) ?? undefined;
+    return guarded(`read job ${id}`, this.timeoutMs, async () => (await this.jobs.get(id)) ?? undefined);
   }
 
   /** Persist the record (bumping `version`) and keep the active index in step. */
   async save(job: JobRecord): Promise<void> {
     job.version = (job.version ?? 0) + 1;
     // Buffers never belong in a record; a plain JSON copy keeps later mutations out of the store.
-    await this.jobs.set(job.id, JSON.parse(JSON.stringify(job)) as JobRecord);
-    if (isTerminal(job.state)) await this.active.delete(job.id);
-    else await this.active.set(job.id, job.state);
+    const copy = JSON.parse(JSON.stringify(job)) as JobRecord;
+    let givenUp = false;
+    try {
+      await guarded(`save job ${job.id}`, this.timeoutMs, async () => {
+        await this.jobs.set(copy.id, copy);
+        // Given up on meanwhile: the index is left alone (a newer save, or the removal, follows).
+        if (givenUp) return;
+        if (isTerminal(copy.state)) await this.active.delete(copy.id);
+        else await this.active.set(copy.id, copy.state);
+      });
+    } catch (err) {
+      givenUp = true;
+      throw err;
+    }
+  }
+
+  /**
+   * Store a new job. When that fails or times out, the job must never appear later (the person who
+   * asked was told it was not queued): whatever of it reaches the store late is removed again.
+   */
+  async create(job: JobRecord): Promise<void> {
+    try {
+      await this.save(job);
+    } catch (err) {
+      this.removals.add(job.id);
+      throw err instanceof JobStoreDownError ? err.forSubmission() : err;
+    }
   }
 
   async delete(id: string): Promise<void> {
+    await guarded(`delete job ${id}`, this.timeoutMs, () => this.remove(id));
+  }
+
+  private async remove(id: string): Promise<void> {
     await this.jobs.delete(id);
     await this.active.delete(id);
   }
@@ -114,6 +155,10 @@ export class JobStore {
    * Jobs, oldest first. Only-active filters read the active index; anything else scans every record.
    */
   async list(filter: { states?: JobState[] } = {}): Promise<JobRecord[]> {
+    return guarded('list jobs', this.timeoutMs, () => this.listNow(filter));
+  }
+
+  private async listNow(filter: { states?: JobState[] }): Promise<JobRecord[]> {
     const states = filter.states;
     const out: JobRecord[] = [];
     if (states && states.every((s) => !isTerminal(s))) {
@@ -143,7 +188,15 @@ export class JobStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([this.jobs.disconnect(), this.active.disconnect()]);
+    this.removals.close();
+    // A polite QUIT waits for a Redis that is away; past the time limit the connections are dropped.
+    const polite = Promise.allSettled([this.jobs.disconnect(), this.active.disconnect()]).then(() => true);
+    const quit = await Promise.race([polite, new Promise<false>((r) => setTimeout(() => r(false), this.timeoutMs).unref())]);
+    if (!quit) {
+      await Promise.allSettled(
+        [this.jobs, this.active].map((k) => (k.store as { disconnect?: (force?: boolean) => Promise<void> }).disconnect?.(true)),
+      );
+    }
     if (this.db?.open) this.db.close();
   }
 }

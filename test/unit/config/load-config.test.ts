@@ -46,7 +46,9 @@ describe('defaults', () => {
       cooldownSeconds: 0,
       maxCount: 4,
       maxSteps: 60,
+      jobTimeoutSeconds: 600,
     });
+    expect(c.store.timeoutMs).toBe(5000);
     expect(c.policy.buttons).toEqual({ rerun: 'anyone', delete: 'author', cancel: 'author' });
     expect(c.slack).toEqual({ mode: 'http', port: 3000 });
     expect(c.playground).toEqual({ enabled: true, host: '127.0.0.1', port: 7860 });
@@ -205,6 +207,7 @@ describe('environment overrides', () => {
     SLACK_PORT: ['3100', 3100],
     REDIS_URL: ['redis://:pw@127.0.0.1:6379', 'redis://:pw@127.0.0.1:6379'],
     EASEL_SQLITE_PATH: ['db/e.db', path.join(tmp, 'db/e.db')],
+    EASEL_STORE_TIMEOUT_MS: ['2500', 2500],
     EASEL_DATA_DIR: ['/srv/easel', '/srv/easel'],
     EASEL_STORAGE_DIR: ['imgs', path.join(tmp, 'imgs')],
     EASEL_RETENTION_DAYS: ['7', 7],
@@ -213,6 +216,7 @@ describe('environment overrides', () => {
     EASEL_SIMULATOR_STEP_MS: ['10', 10],
     EASEL_QUEUE_CAP: ['50', 50],
     EASEL_MAX_INPUT_BYTES: ['1000000', 1_000_000],
+    EASEL_JOB_TIMEOUT_SECONDS: ['120', 120],
     EASEL_PLAYGROUND: ['false', false],
     EASEL_PLAYGROUND_HOST: ['0.0.0.0', '0.0.0.0'],
     EASEL_PLAYGROUND_PORT: ['7000', 7000],

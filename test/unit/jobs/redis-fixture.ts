@@ -38,6 +38,38 @@ async function waitForPort(port: number, ms: number): Promise<void> {
   throw new Error(`redis-server did not start listening on port ${port} within ${ms} ms`);
 }
 
+/** A private redis-server that a test can kill (like a crash) and start again on the same port. */
+export interface KillableRedis extends TestRedis {
+  kill(): Promise<void>;
+  /** Start again on the same port (empty: it keeps no data on disk). */
+  start(): Promise<void>;
+}
+
+export async function startKillableRedis(): Promise<KillableRedis> {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error('Store fault tests need redis-server installed (Debian: apt-get install -y redis-server).');
+  }
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const kill = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill('SIGKILL');
+    });
+  };
+  const start = async () => {
+    if (child) return;
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await waitForPort(port, 10_000);
+  };
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, kill, start, stop: kill };
+}
+
 export async function startTestRedis(): Promise<TestRedis> {
   const fromEnv = process.env.EASEL_TEST_REDIS_URL;
   if (fromEnv) return { url: fromEnv, stop: async () => undefined };
