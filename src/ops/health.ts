@@ -1,14 +1,12 @@
 /**
  * The health check behind GET /healthz: every ComfyUI host (or the simulator) reachable according
- * to easel.status(), and the job store writable. Healthy only when at least one host is up and the
+ * to easel.status(), and the job store and image folder writable (writable-folders.ts). Healthy only when at least one host is up and the
  * store is writable; hosts that are down are listed either way.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
 import type { Easel } from '../app/types.ts';
 import type { EaselConfig } from '../config/types.ts';
+import { FolderNotWritableError, probeWritable, writableFolders } from './writable-folders.ts';
 
 export interface HealthReport {
   ok: boolean;
@@ -24,13 +22,6 @@ export interface HealthReport {
 }
 
 export type StoreCheck = () => Promise<void>;
-
-async function checkFolderWritable(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const probe = path.join(dir, `.easel-health-${randomUUID()}`);
-  await writeFile(probe, 'ok');
-  await rm(probe, { force: true });
-}
 
 /** PING a Redis server over RESP (AUTH first when the URL has a password). */
 export function pingRedis(url: string, timeoutMs = 2000): Promise<void> {
@@ -65,12 +56,14 @@ export function pingRedis(url: string, timeoutMs = 2000): Promise<void> {
   });
 }
 
-/** Default store check: the SQLite folder (and image folder) writable, or Redis answering PING. */
+/**
+ * Default store check: Redis answering PING, the SQLite job store's folder and the image folder
+ * writable (a probe file each, always removed again). A folder that fails is named with its setting.
+ */
 export function defaultStoreCheck(config: Pick<EaselConfig, 'store' | 'storage'>): StoreCheck {
   return async () => {
     if (config.store.redisUrl) await pingRedis(config.store.redisUrl);
-    else await checkFolderWritable(path.dirname(config.store.sqlitePath));
-    await checkFolderWritable(config.storage.dir);
+    for (const folder of writableFolders(config)) await probeWritable(folder);
   };
 }
 
@@ -80,9 +73,14 @@ export async function checkHealth(easel: Easel, storeCheck: StoreCheck, redis: b
   try {
     await storeCheck();
   } catch (err) {
-    const message = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    store = { ok: false, kind: store.kind, error: message };
-    problems.push(`job store not writable: ${message}`);
+    if (err instanceof FolderNotWritableError) {
+      store = { ok: false, kind: store.kind, error: err.message };
+      problems.push(err.message);
+    } else {
+      const message = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      store = { ok: false, kind: store.kind, error: message };
+      problems.push(`job store not answering: ${message}`);
+    }
   }
   let report: Omit<HealthReport, 'ok' | 'store' | 'problems' | 'warnings'>;
   try {

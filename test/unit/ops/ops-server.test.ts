@@ -94,7 +94,9 @@ describe('/healthz', () => {
     expect(res.status).toBe(503);
     const body = await res.json();
     expect(body.store.ok).toBe(false);
-    expect(body.problems[0]).toMatch(/^job store not writable: E/);
+    // Names the folder that failed and the setting that chose it.
+    expect(body.problems[0]).toMatch(/^The job store folder .*not-a-folder\/data cannot be written \(ENOTDIR/);
+    expect(body.problems[0]).toMatch(/store\.sqlitePath \(or EASEL_SQLITE_PATH\)/);
   });
 
   it('answers 404 elsewhere and 405 for POST', async () => {
