@@ -441,8 +441,9 @@ export class JobService {
       this.scheduler.finished(job.id);
       this.scheduleDispatch();
     };
+    const halt = new AbortController();
     aj.releaseSlot = releaseSlot;
-    aj.halt = new AbortController();
+    aj.halt = halt;
     try {
       const client = this.pool.client(host);
       const catalogue = this.pool.catalogue(host);
@@ -504,8 +505,8 @@ export class JobService {
       aj.turn?.done();
       aj.turn = undefined;
       aj.host = undefined;
-      aj.halt = undefined;
-      aj.releaseSlot = undefined;
+      if (aj.halt === halt) aj.halt = undefined;
+      if (aj.releaseSlot === releaseSlot) aj.releaseSlot = undefined;
       // Also clears the host's "running" note when it is this job's (never another job's).
       releaseSlot();
     }
