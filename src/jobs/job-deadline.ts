@@ -8,8 +8,10 @@
  * that has not finished anything yet (fresh, or just added) gets the ceiling: it is never killed
  * early on a guess.
  *
- * The clock of a prompt starts when the host starts it, not when it is queued there.
+ * The clock of a prompt starts when the host starts it, not when it is queued there; a prompt the
+ * host does not start within startWithinMs() counts as a host failure.
  */
+import { HostUnavailableError } from '../comfy/errors.ts';
 import type { Workflow } from '../comfy/types.ts';
 
 /** Default ceiling, seconds (`limits.jobTimeoutSeconds`). */
@@ -68,6 +70,15 @@ export function promptDeadline(units: number, msPerUnit: number | undefined, pol
   return { ms: Math.round(Math.min(ceiling, Math.max(policy.floorMs, allowed))), expectedMs };
 }
 
+/**
+ * How long a prompt may wait in a host's queue before the host counts as stuck: every job of ours
+ * ahead of it there (depth - 1 of them) ends within the ceiling, plus a margin. A host that does not
+ * start it by then is treated as failing (the job goes back in line, the host is paused).
+ */
+export function startWithinMs(ceilingMs: number, depth: number): number {
+  return ceilingMs * Math.max(1, depth - 1) + Math.min(30_000, ceilingMs);
+}
+
 /** "12 s", "1.5 s", "10 min" — for the sentence a user reads. */
 export function formatSeconds(ms: number): string {
   const s = ms / 1000;
@@ -89,5 +100,17 @@ export class JobTimedOutError extends Error {
         'Try fewer steps, a smaller image or fewer images; if it keeps happening, tell an admin.',
     );
     this.name = 'JobTimedOutError';
+  }
+}
+
+/** A host kept a prompt queued past startWithinMs(): the host counts as failing; the prompt is taken off it. */
+export class PromptNotStartedError extends HostUnavailableError {
+  constructor(
+    host: string,
+    readonly promptId: string,
+    waitedMs: number,
+  ) {
+    super(host, `it did not start a queued prompt within ${formatSeconds(waitedMs)} (stuck on an earlier one?)`);
+    this.name = 'PromptNotStartedError';
   }
 }

@@ -39,7 +39,9 @@ import {
   DEFAULT_DEADLINE_FLOOR_MS,
   DEFAULT_JOB_TIMEOUT_SECONDS,
   JobTimedOutError,
+  PromptNotStartedError,
   promptDeadline,
+  startWithinMs,
   workUnits,
 } from './job-deadline.ts';
 import { isTerminal, type JobStore } from './job-store.ts';
@@ -579,6 +581,11 @@ export class JobService {
         if (refs === undefined) return undefined;
         return { client, refs, attempt };
       } catch (err) {
+        if (err instanceof PromptNotStartedError) {
+          // Never started there: take it out of that host's queue; the job runs again as a new prompt.
+          attempt.outcome = 'cancelled';
+          void client.deletePending([attempt.promptId]).catch(() => this.abandon(attempt));
+        }
         // The host no longer knows an earlier prompt (it restarted): simply submit it again here.
         if (attached && err instanceof PromptLostError && !aj.cancelRequested && !this.closing) {
           attempt.outcome = 'lost';
@@ -608,19 +615,25 @@ export class JobService {
     let nodeMax = 0;
     let stepsBefore = 0;
     // The deadline clock starts when the host starts the prompt (at once for one followed again).
+    // Until then a host that never gets to it (stuck on an earlier prompt) counts as failing.
     const work = workUnits(plan.runs[runNo - 1].workflow, plan.info && { width: plan.info.outputWidth, height: plan.info.outputHeight });
+    const ceilingMs = (this.deps.limits.jobTimeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS) * 1000;
     let expire!: (err: Error) => void;
     const expired = new Promise<never>((_, reject) => (expire = reject));
     let clock: NodeJS.Timeout | undefined;
+    let startBy: NodeJS.Timeout | undefined;
     const startClock = () => {
+      clearTimeout(startBy);
       if (clock) return;
-      const deadline = promptDeadline(work, this.eta.msPerUnit(job.preset, host), {
-        ceilingMs: (this.deps.limits.jobTimeoutSeconds ?? DEFAULT_JOB_TIMEOUT_SECONDS) * 1000,
-        floorMs: this.deadlineFloorMs,
-      });
+      const deadline = promptDeadline(work, this.eta.msPerUnit(job.preset, host), { ceilingMs, floorMs: this.deadlineFloorMs });
       clock = setTimeout(() => expire(new JobTimedOutError(host, deadline)), deadline.ms);
       clock.unref?.();
     };
+    if (!attached) {
+      const waitMs = startWithinMs(ceilingMs, this.pool.depth);
+      startBy = setTimeout(() => expire(new PromptNotStartedError(host, attempt.promptId, waitMs)), waitMs);
+      startBy.unref?.();
+    }
     const halted = new Promise<never>((_, reject) => {
       const halt = aj.halt?.signal;
       if (halt?.aborted) reject(new PromptInterruptedError(attempt.promptId));
@@ -678,6 +691,7 @@ export class JobService {
       throw err;
     } finally {
       clearTimeout(clock);
+      clearTimeout(startBy);
       off();
     }
   }

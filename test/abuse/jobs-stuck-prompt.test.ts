@@ -116,6 +116,30 @@ describe('a deadline per job', () => {
     expect(deaf!.interrupts()).toBeGreaterThan(0);
   });
 
+  it('does not leave the next job waiting forever behind a prompt the host never lets go of', async () => {
+    const h = await oneSlotHost({ deaf: 'ignore', limits: { jobTimeoutSeconds: 1 } });
+    h.sims[0].stallNext();
+    const stuck = await h.service.enqueue(h.makeJob('A', { steps: 3 }));
+    const next = await h.service.enqueue(h.makeJob('B', { steps: 3 }));
+    expect(await h.finished(stuck.id, 10_000)).toMatchObject({ type: 'failed', code: 'timed_out' });
+    // B reaches the host but never starts there: the host counts as failing, B's prompt is taken off
+    // its queue, and B ends with a reason instead of "starting soon" forever.
+    const end = await h.finished(next.id, 20_000);
+    expect(end).toMatchObject({ type: 'failed', code: 'host_down' });
+    if (end.type === 'failed') expect(end.reason).toMatch(/did not start a queued prompt within 2 s/);
+    expect(h.eventsOf(next.id).some((e) => e.type === 'waiting')).toBe(true);
+    const ids = (await h.store.get(next.id))!.promptIds!;
+    expect(ids.length).toBeGreaterThan(0);
+    const pendingOnHost = async () => JSON.stringify(((await (await fetch(`${h.sims[0].url}/queue`)).json()) as { queue_pending: unknown }).queue_pending);
+    const until = Date.now() + 5_000;
+    let pending = await pendingOnHost();
+    while (ids.some((id) => pending.includes(id)) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      pending = await pendingOnHost();
+    }
+    for (const id of ids) expect(pending).not.toContain(id);
+  });
+
   it("follows the host's learned speed: a stuck prompt fails long before the ceiling, longer jobs still finish", async () => {
     const h = await oneSlotHost({ stepMs: 20, service: { deadlineFloorMs: 400 } });
     // Learn the host's speed on two ordinary jobs.
