@@ -61,6 +61,35 @@ describe('a disk that stops taking writes while a job runs', () => {
   });
 });
 
+describe('a full SQLite job store', () => {
+  it('refuses a submission saying so (nothing queued, nothing sent to a host), and still ends the jobs it holds', async () => {
+    h = await startHarness({ hosts: 1, stepMs: 10 });
+    // The database may not grow past its current size: SQLite itself answers SQLITE_FULL, as on a full disk.
+    const db = (h.store as unknown as { db: { pragma(s: string, o?: object): unknown } }).db;
+    db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true }))}`);
+
+    const accepted: string[] = [];
+    let refusal: { id: string; err: { code?: string; message: string } } | undefined;
+    for (let i = 0; i < 60 && !refusal; i++) {
+      const job = h.makeJob(`user-${i}`, { steps: 1 });
+      await h.service.enqueue(job).then(
+        () => accepted.push(job.id),
+        (err) => (refusal = { id: job.id, err }),
+      );
+    }
+    expect(refusal, 'the store filled up').toBeDefined();
+    expect(refusal!.err.code).toBe('store_down');
+    expect(refusal!.err.message).toMatch(/^Easel's job store is out of disk space; nothing was queued\./);
+    expect(h.service.peek(refusal!.id)).toBeUndefined();
+
+    // Every job it did take ends, and its end is announced, whether or not the store can record it.
+    for (const id of accepted) expect(['done', 'failed']).toContain((await h.finished(id, 20_000)).type);
+    expect(h.eventsOf(refusal!.id)).toEqual([]);
+    expect(h.sims[0].submittedPromptIds().length).toBeLessThanOrEqual(accepted.length);
+    expect(h.service.stats()).toEqual({ waiting: 0, running: 0 });
+  });
+});
+
 describe('GET /healthz on a folder that takes no more bytes', () => {
   it('leaves no probe file behind and names the folder and its setting', () => {
     dir = tempDir('easel-health-full-');
