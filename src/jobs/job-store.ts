@@ -14,6 +14,9 @@ import type { JobRecord, JobState } from './types.ts';
 import { openSqliteDatabase, SqliteKeyvStore } from './sqlite-keyv-store.ts';
 import { DEFAULT_STORE_TIMEOUT_MS, guarded, JobStoreDownError, RemovalQueue } from './store-guard.ts';
 
+/** list() reads every record (or every active one): it may take this many times a single call's limit. */
+const LIST_TIMEOUT_FACTOR = 6;
+
 export const TERMINAL_STATES: readonly JobState[] = ['done', 'failed', 'cancelled'];
 export const ACTIVE_STATES: readonly JobState[] = ['queued', 'uploading', 'submitted', 'running'];
 
@@ -155,7 +158,8 @@ export class JobStore {
    * Jobs, oldest first. Only-active filters read the active index; anything else scans every record.
    */
   async list(filter: { states?: JobState[] } = {}): Promise<JobRecord[]> {
-    return guarded('list jobs', this.timeoutMs, () => this.listNow(filter));
+    // A bulk read of possibly many records: a longer limit than single calls, still bounded.
+    return guarded('list jobs', this.timeoutMs * LIST_TIMEOUT_FACTOR, () => this.listNow(filter));
   }
 
   private async listNow(filter: { states?: JobState[] }): Promise<JobRecord[]> {
