@@ -10,7 +10,7 @@ export interface ParsedArgs {
 import { UsageError } from './usage-error.ts';
 
 /** Flags that never take a value. */
-const BOOLEAN_FLAGS = new Set(['dry-run', 'help', 'global', 'json', 'quiet', 'version']);
+const BOOLEAN_FLAGS = new Set(['dry-run', 'help', 'global', 'json', 'quiet', 'version', 'no-job']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positionals: string[] = [];

@@ -1,39 +1,24 @@
 /**
  * The `easel` command: start, run, register, simulator, help.
  */
-import { isUserError } from '../commands/errors.ts';
+import { isUserError, type UserErrorCode } from '../commands/errors.ts';
 import { loadPresets } from '../commands/preset-loader.ts';
 import { CommandRegistry } from '../commands/registry.ts';
 import { COMMAND_NAMES, type CommandName } from '../commands/types.ts';
 import { isConfigError, loadConfig } from '../config/load-config.ts';
 import { flag, parseArgs, type ParsedArgs } from './args.ts';
 import { commandHelp } from './command-help.ts';
+import { cliConfig } from './cli-config.ts';
+import { subcommandUsage, USAGE } from './usage.ts';
 import { UsageError } from './usage-error.ts';
 
 // Subcommands are imported when used, so `easel run` does not load discord.js or Bolt.
 
-const USAGE = `Easel: ComfyUI image-to-image for Discord, Slack and a local playground.
-
-Usage:
-  easel start                         run Easel (Discord/Slack when configured, else the local playground)
-  easel run <command> <image> [image2] [--option value ...] [--host URL] [--out DIR] [--dry-run]
-                                      run one command and write the results to disk (default ./easel-out)
-  easel register [--global]           register Discord slash commands (guild from DISCORD_GUILD_ID, else global)
-  easel simulator [--port 8188] [--step-ms 150]
-                                      run the built-in ComfyUI simulator as a standalone host
-  easel help [command]                this text, or the options of one command
-
-Commands: restyle, upscale, variations, sketch, restore, hires, blend
-Examples:
-  easel run restyle photo.jpg --style watercolor --denoise 0.6
-  easel run variations photo.jpg --count 4 --out results
-  easel run upscale photo.jpg --scale 2 --host http://gpu-box:8188
-  easel run blend a.png b.png --blend 0.5 --dry-run
-Configuration: config/easel.yaml (or EASEL_CONFIG) plus environment variables; see the README.`;
-
 async function helpFor(args: ParsedArgs): Promise<string> {
   const name = args.positionals[0]?.replace(/^\//, '');
   if (!name) return USAGE;
+  const sub = subcommandUsage(name);
+  if (sub) return sub;
   if (!(COMMAND_NAMES as string[]).includes(name)) {
     throw new UsageError(`unknown command "${name}"; choose one of: ${COMMAND_NAMES.join(', ')}`);
   }
@@ -60,6 +45,16 @@ async function runSimulator(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
+/** UserErrors that mean "the command line asked for something wrong": exit code 2, like UsageError. */
+const USAGE_CODES = new Set<UserErrorCode>(['bad_option', 'bad_image', 'image_too_large', 'blocked_prompt']);
+
+/** `--help` (or `-h`) after a subcommand: print its usage and run nothing. */
+function wantsHelp(sub: string, args: ParsedArgs): boolean {
+  if (flag(args, 'help') !== 'true' && !args.positionals.includes('-h')) return false;
+  // `easel run restyle --help` is the command's own help, printed by runCommand.
+  return !(sub === 'run' && args.positionals.length > 0 && args.positionals[0] !== '-h');
+}
+
 /** `easel … | head` closes stdout early: that is not an error. */
 function ignoreClosedPipes(): void {
   for (const stream of [process.stdout, process.stderr]) {
@@ -82,10 +77,21 @@ export async function main(argv: string[]): Promise<number> {
       case '-h':
         process.stdout.write(`${sub === 'help' ? await helpFor(args) : USAGE}\n`);
         return 0;
+      default:
+        break;
+    }
+    const usage = subcommandUsage(sub);
+    if (usage && wantsHelp(sub, args)) {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    switch (sub) {
       case 'start':
         return await (await import('./start.ts')).start(loadConfig({ file: flag(args, 'config') }));
       case 'run':
-        return await (await import('./run-command.ts')).runCommand(args, loadConfig({ file: flag(args, 'config') }));
+        return await (await import('./run-command.ts')).runCommand(args, cliConfig(args));
+      case 'doctor':
+        return await (await import('./doctor.ts')).doctor(args);
       case 'register': {
         const config = loadConfig({ file: flag(args, 'config') });
         if (!config.discord.token || !config.discord.applicationId) {
@@ -113,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isUserError(err) || isConfigError(err)) {
       process.stderr.write(`easel: ${isConfigError(err) ? err.message : (err as Error).message.split('\n').join(' ')}\n`);
-      return 1;
+      return isUserError(err) && USAGE_CODES.has(err.code) ? 2 : 1;
     }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`easel: ${message.split('\n')[0]}\n`);

@@ -6,7 +6,7 @@
  * --dry-run prints the final API-format workflow JSON and submits nothing.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp, type EaselApp } from '../app/create-app.ts';
@@ -20,8 +20,9 @@ import { COMMAND_NAMES, type CommandName } from '../commands/types.ts';
 import type { EaselConfig } from '../config/types.ts';
 import { intakeImage } from '../images/intake.ts';
 import type { Actor, JobEvent, JobRecord, StoredImage } from '../jobs/types.ts';
-import { flag, flagAll, type ParsedArgs } from './args.ts';
+import { flag, type ParsedArgs } from './args.ts';
 import { commandHelp } from './command-help.ts';
+import { prepareOutDir } from './out-dir.ts';
 import { ProgressLine } from './progress-line.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -39,23 +40,6 @@ export function optionsFrom(args: ParsedArgs): Record<string, unknown> {
     options[name.replace(/-/g, '_')] = values[values.length - 1];
   }
   return options;
-}
-
-export function hostsFrom(args: ParsedArgs): EaselConfig['hosts'] | undefined {
-  const urls = flagAll(args, 'host');
-  if (urls.length === 0) return undefined;
-  return urls.map((url, i) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new UsageError(`--host ${url} is not a URL (expected something like http://127.0.0.1:8188)`);
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new UsageError(`--host ${url} must be an http:// or https:// URL`);
-    }
-    return { name: urls.length === 1 ? parsed.host : `host-${i + 1}`, url };
-  });
 }
 
 async function readImages(files: string[]): Promise<Buffer[]> {
@@ -177,10 +161,12 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
   if (files.length > wanted) {
     throw new UsageError(`${command} takes ${wanted} image${wanted === 1 ? '' : 's'}, but ${files.length} were given: ${files.join(', ')}`);
   }
+  if (files.length < wanted) {
+    const names = ['A.png', 'B.png', 'C.png'].slice(0, wanted).join(' ');
+    throw new UsageError(`${command} needs ${wanted === 2 ? 'two' : wanted} images, but ${files.length} was given: easel run ${command} ${names}`);
+  }
   const images = await readImages(files);
   const options = optionsFrom(args);
-  const hosts = hostsFrom(args);
-  if (hosts) config = { ...config, hosts };
   const stepMs = flag(args, 'step-ms');
   if (stepMs !== undefined) config = { ...config, simulator: { ...config.simulator, stepMs: Number(stepMs) } };
 
@@ -189,11 +175,14 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
     return 0;
   }
 
-  const outDir = path.resolve(flag(args, 'out') ?? 'easel-out');
-  // Checked before any GPU work: a run should not end with nowhere to put its results.
-  const existing = await stat(outDir).catch(() => undefined);
-  if (existing && !existing.isDirectory()) throw new UsageError(`--out ${outDir} is a file, not a folder`);
-  const app = await createApp(config);
+  // Made ready before any GPU work: a run must not end with nowhere to put its results.
+  const out = await prepareOutDir(flag(args, 'out') ?? 'easel-out');
+  const outDir = out.path;
+  let finished = false;
+  const app = await createApp(config).catch(async (err: unknown) => {
+    await out.discard();
+    throw err;
+  });
   try {
     await waitForHost(app, Number(flag(args, 'wait') ?? 30) * 1000);
     // Submit first: a refused image or option is then the only line on stderr.
@@ -206,25 +195,22 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
     const end = await waitForEnd(app, job.id, progress);
     if (end.type === 'failed') throw new UserError('job_failed', end.reason);
     if (end.type === 'cancelled') throw new UserError('job_failed', 'the job was cancelled');
-    const finished = (await app.getJob(job.id)) ?? end.job;
-    const rendered = await app.render(finished, { maxFileBytes: Number.MAX_SAFE_INTEGER, maxFiles: 1000 });
-    await mkdir(outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(
-        err.code === 'EEXIST' || err.code === 'ENOTDIR'
-          ? `--out ${outDir} is a file, not a folder`
-          : `cannot create the output folder ${outDir}: ${err.code ?? err.message}`,
-      );
-    });
+    const done = (await app.getJob(job.id)) ?? end.job;
+    const rendered = await app.render(done, { maxFileBytes: Number.MAX_SAFE_INTEGER, maxFiles: 1000 });
     const written: string[] = [];
     for (const file of rendered.files) {
       const target = path.join(outDir, file.name);
-      await writeFile(target, file.data);
+      await writeFile(target, file.data).catch((err: NodeJS.ErrnoException) => {
+        throw new Error(`cannot write ${target}: ${err.code ?? err.message}`);
+      });
       written.push(target);
     }
+    finished = true;
     process.stdout.write(`${rendered.summary.join('\n')}\n`);
     process.stdout.write(`Wrote ${written.length} file(s) to ${outDir}:\n${written.map((w) => `  ${w}`).join('\n')}\n`);
     return 0;
   } finally {
     await app.close();
+    if (!finished) await out.discard();
   }
 }

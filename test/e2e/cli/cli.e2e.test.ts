@@ -39,14 +39,14 @@ interface Ran {
   stderr: string;
 }
 
-function run(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+function run(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; killAfterMs?: number } = {}): Promise<Ran> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { cwd: opts.cwd ?? work, env: opts.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 50_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -221,6 +221,94 @@ describe('easel run', { timeout: 60_000 }, () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/--denoise \(0\.05\.\.1\) \[default 0\.6\]/);
     expect(existsSync(join(work, 'easel-out'))).toBe(false);
+  });
+});
+
+describe('usage, --help and exit codes', { timeout: 60_000 }, () => {
+  it('--help after any subcommand prints its usage and runs nothing', async () => {
+    // Ports 0 everywhere: if a subcommand wrongly runs, it must not take a fixed port from anyone.
+    const env = cleanEnv({ EASEL_PLAYGROUND_PORT: '0', EASEL_OPS_PORT: '0', EASEL_SIMULATOR_STEP_MS: '5' });
+    const opts = { env, killAfterMs: 20_000 };
+    const [start, simulator, runHelp, register, doctor, helpStart] = await Promise.all([
+      run(process.execPath, [BIN, 'start', '--help'], opts),
+      run(process.execPath, [BIN, 'simulator', '--port', '0', '--help'], opts),
+      run(process.execPath, [BIN, 'run', '--help'], opts),
+      run(process.execPath, [BIN, 'register', '--help'], opts),
+      run(process.execPath, [BIN, 'doctor', '--help'], opts),
+      run(process.execPath, [BIN, 'help', 'start'], opts),
+    ]);
+    for (const [r, sub] of [
+      [start, 'start'],
+      [simulator, 'simulator'],
+      [runHelp, 'run'],
+      [register, 'register'],
+      [doctor, 'doctor'],
+      [helpStart, 'start'],
+    ] as const) {
+      expect(r.code, `${sub}: ${r.stderr}`).toBe(0);
+      expect(r.stdout, sub).toMatch(new RegExp(`^Usage: easel ${sub}`));
+      expect(r.stderr, sub).toBe('');
+    }
+    expect(start.stdout).not.toMatch(/Easel playground: http/);
+    expect(simulator.stdout).not.toMatch(/listening on/);
+    expect(runHelp.stdout).toMatch(/--out DIR/);
+    expect(runHelp.stdout).toMatch(/Exit codes: 0 success · 1 a runtime failure[\s\S]*2 a usage error/);
+    expect(existsSync(join(work, 'easel-out'))).toBe(false);
+  });
+
+  it('usage errors exit 2, runtime failures exit 1; both documented in easel help', async () => {
+    const [denoise, notImage, blendOne, unknownOption, deadHost, help] = await Promise.all([
+      easel('run', 'restyle', 'img.png', '--denoise', '1.5', '--step-ms', '5'),
+      easel('run', 'restyle', 'notes.png', '--step-ms', '5'),
+      easel('run', 'blend', 'img.png', '--step-ms', '5'),
+      easel('run', 'restyle', 'img.png', '--denoize', '0.5', '--step-ms', '5'),
+      easel('run', 'restyle', 'img.png', '--host', 'http://127.0.0.1:1', '--quiet'),
+      easel('help'),
+    ]);
+    for (const r of [denoise, notImage, blendOne, unknownOption]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(lines(r.stderr), r.stderr).toHaveLength(1);
+    }
+    expect(deadHost.code, deadHost.stderr).toBe(1);
+    expect(help.stdout).toMatch(/Exit codes: 0 success · 1 a runtime failure.*\n.*2 a usage error/);
+  });
+
+  it('blend with one image speaks of CLI arguments, not chat attachments', async () => {
+    const r = await easel('run', 'blend', 'img.png', '--step-ms', '5');
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/blend needs two images.*easel run blend A\.png B\.png/);
+    expect(r.stderr).not.toMatch(/attach/i);
+    expect(existsSync(join(work, 'easel-out'))).toBe(false);
+  });
+
+  it('--out in a place no folder can be made fails at once, before the job, naming the reason', async () => {
+    const before = sim.submittedPromptIds().length;
+    const started = Date.now();
+    const r = await run(process.execPath, [BIN, 'run', 'restyle', 'img.png', '--host', sim.url, '--steps', '2', '--out', '/proc/easel-x'], {
+      killAfterMs: 25_000,
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(lines(r.stderr), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/cannot create the output folder \/proc\/easel-x: /);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(sim.submittedPromptIds().length).toBe(before); // no GPU work was done
+  });
+
+  it('--out below a file names the file, not the folder asked for', async () => {
+    writeFileSync(join(work, 'afile'), 'x');
+    const before = sim.submittedPromptIds().length;
+    const r = await easel('run', 'restyle', 'img.png', '--host', sim.url, '--steps', '2', '--out', 'afile/sub');
+    expect(r.code, r.stderr).toBe(2);
+    expect(lines(r.stderr), r.stderr).toHaveLength(1);
+    expect(r.stderr).toContain(`${join(work, 'afile')} is a file, not a folder`);
+    expect(r.stderr).not.toContain(`${join(work, 'afile', 'sub')} is a file`);
+    expect(sim.submittedPromptIds().length).toBe(before);
+  });
+
+  it('--out that does not exist yet is created, and removed again when the run fails', async () => {
+    const r = await easel('run', 'restyle', 'img.png', '--host', 'http://127.0.0.1:1', '--quiet', '--out', 'made/for/nothing');
+    expect(r.code, r.stderr).toBe(1);
+    expect(existsSync(join(work, 'made'))).toBe(false);
   });
 });
 
