@@ -16,12 +16,23 @@ import { describeNode, findNodes, isImageUpload, isLink } from './workflow-nodes
 
 export { isImageUpload };
 
+/** Something the host lacks that an operator can install: a node class or a model file. */
+export interface MissingOnHost {
+  kind: 'node' | 'checkpoint' | 'upscale_model';
+  /** The node class, or the model file wanted (any other file of the family may do, see anyOfFamily). */
+  name: string;
+  /** Checkpoints: any checkpoint of this family would do (the preset falls back to one). */
+  anyOfFamily?: string;
+}
+
 export interface PresetProblem {
   preset: string;
   node: string;
   input?: string;
   reason: string;
   allowed?: string;
+  /** Set when the problem is a missing node class or model file. */
+  missing?: MissingOnHost;
 }
 
 /** One line for logs and the status page. */
@@ -40,14 +51,21 @@ function showRange(spec: InputSpec): string {
 /** Check one concrete workflow against a host's node definitions. */
 export function validateWorkflow(workflow: Workflow, catalogue: NodeCatalogue, presetName: string): PresetProblem[] {
   const problems: PresetProblem[] = [];
-  const add = (node: string, reason: string, input?: string, allowed?: string) =>
-    problems.push({ preset: presetName, node, reason, ...(input !== undefined ? { input } : {}), ...(allowed !== undefined ? { allowed } : {}) });
+  const add = (node: string, reason: string, input?: string, allowed?: string, missing?: MissingOnHost) =>
+    problems.push({
+      preset: presetName,
+      node,
+      reason,
+      ...(input !== undefined ? { input } : {}),
+      ...(allowed !== undefined ? { allowed } : {}),
+      ...(missing ? { missing } : {}),
+    });
 
   for (const [id, node] of Object.entries(workflow)) {
     const label = `${describeNode(node)} #${id}`;
     const def = catalogue.get(node.class_type);
     if (!def) {
-      add(label, `node type ${node.class_type} is not installed on this host`);
+      add(label, `node type ${node.class_type} is not installed on this host`, undefined, undefined, { kind: 'node', name: node.class_type });
       continue;
     }
     for (const [name, value] of Object.entries(node.inputs)) {
@@ -161,6 +179,7 @@ export function validatePreset(preset: Preset, catalogue: NodeCatalogue): Preset
           ? `checkpoint "${preset.checkpoint}" is not on this host, and it has no other ${preset.family} checkpoint`
           : `checkpoint "${preset.checkpoint}" (set in the configuration) is not on this host`,
         allowed: shortList(options),
+        missing: { kind: 'checkpoint', name: preset.checkpoint, ...(preset.checkpointFallback ? { anyOfFamily: preset.family } : {}) },
       });
     }
   }
@@ -174,6 +193,7 @@ export function validatePreset(preset: Preset, catalogue: NodeCatalogue): Preset
       input: 'model_name',
       reason: 'this preset needs an upscale model and the host has none (put one in ComfyUI/models/upscale_models)',
       allowed: shortList(catalogue.has(node.class_type) ? catalogue.options(node.class_type, 'model_name') : []),
+      missing: { kind: 'upscale_model', name: preset.upscaleModel.prefer[0] ?? 'an upscale model' },
     });
   }
 
