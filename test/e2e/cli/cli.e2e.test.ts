@@ -12,6 +12,9 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgressLine } from '../../../src/cli/progress-line.ts';
+import { loadPresets } from '../../../src/commands/preset-loader.ts';
+import { CommandRegistry } from '../../../src/commands/registry.ts';
+import { defaultConfig } from '../../../src/config/load-config.ts';
 import type { Workflow } from '../../../src/comfy/types.ts';
 import type { JobEvent, JobRecord } from '../../../src/jobs/types.ts';
 import { startSimulator } from '../../../src/simulator/index.ts';
@@ -351,6 +354,17 @@ describe('easel help', { timeout: 60_000 }, () => {
     for (const option of ['--denoise', '--style', '--seed', '--steps', '--cfg', '--sampler', '--prompt']) expect(r.stdout).toContain(option);
     expect(r.stdout).toMatch(/--denoise \(0\.05\.\.1\) \[default 0\.6\]/);
     expect(r.stdout).toMatch(/watercolor/);
+  });
+
+  it('help restyle lists every style by name, quoted when it has spaces', async () => {
+    const registry = new CommandRegistry(await loadPresets(join(ROOT, 'config/presets')), defaultConfig());
+    const styles = registry.option('restyle', 'style')!.choices!.map((c) => c.value);
+    expect(styles.length).toBeGreaterThan(12);
+    const r = await easel('help', 'restyle');
+    expect(r.code).toBe(0);
+    const block = r.stdout.slice(r.stdout.indexOf('  --style'), r.stdout.indexOf('  --negative'));
+    expect(block).toMatch(new RegExp(`one of \\(${styles.length}\\):`));
+    for (const style of styles) expect(block, style).toContain(/\s/.test(style) ? `"${style}"` : style);
   });
 
   it('`npx easel help` works from the project root', async () => {
