@@ -53,7 +53,14 @@ export interface RenderLimits {
   maxFileBytes: number;
   /** How many files one message may carry. */
   maxFiles: number;
+  /**
+   * 'model' (default): the images as the model made them (e.g. 584×440 for a 1024×768 input on SD 1.5).
+   * 'input': each image resized to the input's size and aspect (times the job's scale, for upscales).
+   */
+  outputSize?: OutputSize;
 }
+
+export type OutputSize = 'model' | 'input';
 
 export interface RenderedFile {
   name: string;

@@ -30,7 +30,7 @@ import { UsageError } from './usage-error.ts';
 const FAIL_FAST_MS = 3000;
 
 /** Flags that belong to `easel run` itself; every other --flag is a command option. */
-const RUN_FLAGS = new Set(['host', 'out', 'dry-run', 'config', 'quiet', 'help', 'step-ms', 'wait']);
+const RUN_FLAGS = new Set(['host', 'out', 'dry-run', 'config', 'quiet', 'help', 'step-ms', 'wait', 'size']);
 
 
 export function optionsFrom(args: ParsedArgs): Record<string, unknown> {
@@ -165,6 +165,8 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
     const names = ['A.png', 'B.png', 'C.png'].slice(0, wanted).join(' ');
     throw new UsageError(`${command} needs ${wanted === 2 ? 'two' : wanted} images, but ${files.length} was given: easel run ${command} ${names}`);
   }
+  const size = flag(args, 'size') ?? 'model';
+  if (size !== 'model' && size !== 'input') throw new UsageError(`--size must be "model" or "input", got "${size}"`);
   const images = await readImages(files);
   const options = optionsFrom(args);
   const stepMs = flag(args, 'step-ms');
@@ -196,7 +198,7 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
     if (end.type === 'failed') throw new UserError('job_failed', end.reason);
     if (end.type === 'cancelled') throw new UserError('job_failed', 'the job was cancelled');
     const done = (await app.getJob(job.id)) ?? end.job;
-    const rendered = await app.render(done, { maxFileBytes: Number.MAX_SAFE_INTEGER, maxFiles: 1000 });
+    const rendered = await app.render(done, { maxFileBytes: Number.MAX_SAFE_INTEGER, maxFiles: 1000, outputSize: size });
     const written: string[] = [];
     for (const file of rendered.files) {
       const target = path.join(outDir, file.name);

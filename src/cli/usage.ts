@@ -54,6 +54,8 @@ Options of easel run:
                   COMFYUI_PASSWORD or COMFYUI_AUTH_HEADER. Default: the configured hosts, else the
                   built-in simulator
   --out DIR       where the results go (default ./easel-out); checked before the job runs
+  --size input    resize the results to your image's size and aspect (times --scale for upscales);
+                  default "model": the size the model worked at, which the summary states
   --dry-run       print the API-format workflow JSON and submit nothing
   --quiet         no progress lines
   --wait SECONDS  how long to wait for a host to come up (default 30)

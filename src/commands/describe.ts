@@ -60,7 +60,8 @@ export function resultActions(job: JobRecord): Array<{ action: JobAction; index?
   if (hasDenoise && !ladder) actions.push({ action: 'subtle', label: 'Subtle' }, { action: 'strong', label: 'Strong' });
   if (hasDenoise && !ladder) actions.push({ action: 'ladder', label: 'Ladder' });
   const n = job.outputs?.length ?? 0;
-  if (!ladder && n > 0) {
+  // A ladder's results are images like any other: each can be varied or upscaled.
+  if (n > 0) {
     for (let i = 1; i <= n; i++) actions.push({ action: 'vary', index: i, label: `V${i}` });
     for (let i = 1; i <= n; i++) actions.push({ action: 'upscale', index: i, label: `U${i}` });
   }

@@ -50,7 +50,7 @@ export function normalizeChoice(s: string): string {
     .replace(/[\s-]+/g, '_');
 }
 
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0];

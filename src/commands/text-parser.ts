@@ -8,7 +8,7 @@
  * Text options (prompt, negative) written bare take the words up to the next option.
  */
 import { UserError } from './errors.ts';
-import { closest, matchChoice, normalizeChoice } from './option-values.ts';
+import { closest, editDistance, matchChoice, normalizeChoice } from './option-values.ts';
 import type { OptionSpec } from './types.ts';
 
 /** Other names people use for options. */
@@ -117,6 +117,32 @@ function valueSpan(spec: OptionSpec, tokens: Token[], i: number): number {
   }
 }
 
+/**
+ * Words after an option's name that look like a misspelt choice ("style watercolr"): how many tokens
+ * to take as the (wrong) value, so the option's own check refuses it with "did you mean". 0: none.
+ */
+function misspeltChoiceSpan(spec: OptionSpec, tokens: Token[], i: number): number {
+  if (spec.type !== 'choice' || !spec.choices?.length) return 0;
+  const names = spec.choices.flatMap((c) => [c.value, c.name]);
+  for (let n = Math.min(4, tokens.length - i); n >= 1; n--) {
+    const part = tokens.slice(i, i + n);
+    if (part.some((t) => t.quoted)) continue;
+    if (closest(part.map((t) => t.text).join(' '), names) !== undefined) return n;
+  }
+  return 0;
+}
+
+/**
+ * Free text that is nothing but a near-miss of a choice ("watercolr", "oil paintng"): a typo, not a
+ * prompt. Stricter than "did you mean" so that real one-word prompts ("noir") stay prompts.
+ */
+function isNearMiss(spec: OptionSpec, text: string): boolean {
+  const t = normalizeChoice(text);
+  if (t.length < 5 || matchChoice(spec, text) !== undefined) return false;
+  const allowed = t.length >= 9 ? 2 : 1;
+  return (spec.choices ?? []).some((c) => editDistance(t, normalizeChoice(c.value)) <= allowed || editDistance(t, normalizeChoice(c.name)) <= allowed);
+}
+
 const FLAG = /^--?([a-z][a-z0-9_-]*)(?:=(.*))?$/i;
 const KEYVAL = /^([a-z][a-z0-9_-]*)[=:](.*)$/i;
 
@@ -163,7 +189,10 @@ export function parseOptionsText(text: string, options: OptionSpec[], commandLab
       if (kv[2] !== '') return [name, toValue(spec, kv[2]), 1];
       if (spec.type === 'string') return [name, '\u0000rest', 1];
       const span = valueSpan(spec, tokens, i + 1);
-      if (span === 0) return undefined;
+      if (span === 0) {
+        const typo = misspeltChoiceSpan(spec, tokens, i + 1);
+        return typo ? [name, tokens.slice(i + 1, i + 1 + typo).map((x) => x.text).join(' '), 1 + typo] : undefined;
+      }
       return [name, toValue(spec, tokens.slice(i + 1, i + 1 + span).map((x) => x.text).join(' ')), 1 + span];
     }
     const name = canonicalKey(t.text, options);
@@ -171,7 +200,11 @@ export function parseOptionsText(text: string, options: OptionSpec[], commandLab
     const spec = byName(name);
     if (spec.type === 'string') return tokens[i + 1] ? [name, '\u0000rest', 1] : undefined;
     const span = valueSpan(spec, tokens, i + 1);
-    if (span === 0) return undefined;
+    if (span === 0) {
+      // "style watercolr": the option was named, so a misspelt value is refused, not read as a prompt.
+      const typo = misspeltChoiceSpan(spec, tokens, i + 1);
+      return typo ? [name, tokens.slice(i + 1, i + 1 + typo).map((x) => x.text).join(' '), 1 + typo] : undefined;
+    }
     return [name, toValue(spec, tokens.slice(i + 1, i + 1 + span).map((x) => x.text).join(' ')), 1 + span];
   };
 
@@ -213,6 +246,10 @@ export function parseOptionsText(text: string, options: OptionSpec[], commandLab
     if (span > 0 && !rest.slice(0, span).some((t) => t.quoted)) {
       out.style = matchChoice(style, rest.slice(0, span).map((t) => t.text).join(' '));
       rest = rest.slice(span);
+    } else if (rest.length <= 4 && !rest.some((t) => t.quoted) && out.prompt === undefined && isNearMiss(style, rest.map((t) => t.text).join(' '))) {
+      // The whole text is a misspelt style ("watercolr"): passed on as the style, whose check says "did you mean".
+      out.style = rest.map((t) => t.text).join(' ');
+      rest = [];
     }
   }
   if (options.some((o) => o.name === 'scale') && out.scale === undefined) {

@@ -72,4 +72,30 @@ describe('parseText', () => {
     expect(reg.parseText('restyle', '   ')).toEqual({});
     expect(tokenize('')).toEqual([]);
   });
+
+  it('a misspelt style is refused with "did you mean", exactly as the CLI refuses --style', () => {
+    const refusal = (text: string) => {
+      try {
+        reg.resolve('restyle', reg.parseText('restyle', text));
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    const cli = refusal('--style watercolr');
+    expect(cli).toMatch(/you gave "watercolr" \(did you mean watercolor\?\)/);
+    // Named with the option word, or the whole text being nothing but the typo.
+    expect(refusal('style watercolr')).toBe(cli);
+    expect(refusal('style: watercolr')).toBe(cli);
+    expect(refusal('watercolr')).toBe(cli);
+    expect(refusal('oil paintng denoise 0.5')).toMatch(/you gave "oil paintng" \(did you mean oil painting\?\)/);
+    expect(refusal('pixelart')).toMatch(/did you mean pixel art\?/);
+  });
+
+  it('prompts that only look a little like a style stay prompts', () => {
+    expect(reg.parseText('restyle', 'noir')).toEqual({ prompt: 'noir' });
+    expect(reg.parseText('restyle', 'a cat with style')).toEqual({ prompt: 'a cat with style' });
+    expect(reg.parseText('restyle', 'style of van gogh')).toEqual({ prompt: 'style of van gogh' });
+    expect(reg.parseText('restyle', 'watercolr a cat')).toEqual({ prompt: 'watercolr a cat' });
+  });
 });

@@ -139,11 +139,12 @@ describe('describeJob / resultActions / helpText', () => {
     expect(describeJob({ ...parent, ladder: [0.3, 0.45] })).toContain('Denoise: 0.3 / 0.45 (ladder, same seed)');
   });
 
-  it('actions: rerun set plus V/U per image for galleries, none of those for strips, cancel while running', () => {
+  it('actions: rerun set plus V/U per image for galleries and ladder strips, cancel while running', () => {
     expect(resultActions(parent).map((a) => a.label)).toEqual(['Reroll', 'Subtle', 'Strong', 'Ladder', 'V1', 'V2', 'V3', 'V4', 'U1', 'U2', 'U3', 'U4', 'Edit', 'Delete']);
     expect(resultActions(parent).find((a) => a.label === 'U3')).toEqual({ action: 'upscale', index: 3, label: 'U3' });
     expect(resultActions({ ...parent, outputs: outputs.slice(0, 1) }).map((a) => a.label)).toContain('V1');
-    expect(resultActions({ ...parent, layout: 'strip', ladder: [0.3, 0.45, 0.6, 0.75] }).map((a) => a.label)).toEqual(['Reroll', 'Edit', 'Delete']);
+    // A ladder has no subtle/strong/ladder (it already spans the strengths) but V/U for each of its images.
+    expect(resultActions({ ...parent, layout: 'strip', ladder: [0.3, 0.45, 0.6, 0.75] }).map((a) => a.label)).toEqual(['Reroll', 'V1', 'V2', 'V3', 'V4', 'U1', 'U2', 'U3', 'U4', 'Edit', 'Delete']);
     expect(resultActions({ ...parent, state: 'running' })).toEqual([{ action: 'cancel', label: 'Cancel' }]);
     expect(resultActions({ ...parent, state: 'failed' }).map((a) => a.action)).toEqual(['reroll', 'edit', 'delete']);
   });
