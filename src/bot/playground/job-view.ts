@@ -3,6 +3,7 @@
  * status lines every front end uses, and the progress numbers for the bar. Results are rendered by
  * easel.render() and served as files by URL.
  */
+import { inputMatchedSize } from '../../app/render-result.ts';
 import type { RenderedResult } from '../../app/types.ts';
 import type { JobEvent, JobRecord } from '../../jobs/types.ts';
 import { describeProgress, jobTitle } from '../shared/job-text.ts';
@@ -44,6 +45,8 @@ export interface ResultView {
   files: Array<{ url: string; name: string; mime: string; description: string }>;
   /** Full-size outputs (PNG with parameters), for download. */
   outputs: Array<{ url: string; label: string; width: number; height: number }>;
+  /** The outputs at the input's size and aspect ("match input size"), when that differs from the model's size. */
+  matched?: { width: number; height: number; urls: string[] };
 }
 
 export function jobView(job: JobRecord): JobView {
@@ -83,5 +86,14 @@ export function resultView(job: JobRecord, rendered: RenderedResult): ResultView
     actions: rendered.actions,
     files: rendered.files.map((f, i) => ({ url: `/api/jobs/${id}/files/${i}`, name: f.name, mime: f.mime, description: f.description })),
     outputs: (job.outputs ?? []).map((o, i) => ({ url: `/api/jobs/${id}/outputs/${i}`, label: o.label ?? String(i + 1), width: o.width, height: o.height })),
+    ...matchedView(job),
   };
+}
+
+function matchedView(job: JobRecord): Pick<ResultView, 'matched'> {
+  const size = inputMatchedSize(job);
+  const outputs = job.outputs ?? [];
+  if (!size || outputs.length === 0 || outputs.every((o) => o.width === size.width && o.height === size.height)) return {};
+  const id = encodeURIComponent(job.id);
+  return { matched: { ...size, urls: outputs.map((_, i) => `/api/jobs/${id}/outputs/${i}?size=input`) } };
 }

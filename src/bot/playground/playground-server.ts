@@ -187,6 +187,13 @@ export async function startPlayground(easel: Easel, config: EaselConfig['playgro
         const job = await getEntryJob(id);
         const image = (sub === 'inputs' ? job.inputs : job.outputs ?? [])[index];
         if (!image) throw new HttpError(404, 'No such image.', 'not_found');
+        if (sub === 'outputs' && url.searchParams.get('size') === 'input') {
+          // "Match input size": the core resizes the result to the input's size and aspect.
+          const rendered = await easel.render(job, { maxFileBytes: Number.MAX_SAFE_INTEGER, maxFiles: 1000, outputSize: 'input' });
+          const single = rendered.files[(job.outputs?.length ?? 0) > 1 ? index + 1 : index];
+          if (!single) throw new HttpError(404, 'No such image.', 'not_found');
+          return sendBytes(res, single.data, single.mime, { 'content-disposition': `inline; filename="${single.name.replace(/"/g, '')}"` });
+        }
         return sendBytes(res, await easel.readImage(image), image.mime);
       }
       if (sub === 'files' && index !== undefined && method === 'GET') {

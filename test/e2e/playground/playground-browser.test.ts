@@ -171,6 +171,88 @@ describe('playground in a browser', () => {
   });
 });
 
+describe('playground composer and results (issue 12)', () => {
+  let p: Page;
+  beforeAll(async () => {
+    p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    await p.goto(pg.url);
+    await p.getByTestId('command-restyle').waitFor();
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('the text box placeholder fits the chosen command', async () => {
+    await p.getByTestId('command-restyle').click();
+    const restyle = await p.getByTestId('text').getAttribute('placeholder');
+    await p.getByTestId('command-upscale').click();
+    const upscale = await p.getByTestId('text').getAttribute('placeholder');
+    await p.getByTestId('command-variations').click();
+    const variations = await p.getByTestId('text').getAttribute('placeholder');
+    expect(restyle).toMatch(/^\/restyle: e\.g\. watercolor .*denoise 0\.6/);
+    expect(upscale).toMatch(/^\/upscale: e\.g\. .*scale 2/);
+    expect(variations).toMatch(/^\/variations: e\.g\. .*count 4/);
+    expect(new Set([restyle, upscale, variations]).size).toBe(3);
+  });
+
+  it('the "needs an image" error goes away once an image is attached', async () => {
+    await p.getByTestId('command-restyle').click();
+    await p.getByTestId('send').click();
+    await expect.poll(() => p.getByTestId('composer-error').textContent()).toMatch(/needs an image/);
+    await p.getByTestId('file-image').setInputFiles(photoPath);
+    await expect.poll(() => p.getByTestId('composer-error').textContent()).toBe('');
+  });
+
+  it('a misspelt style typed in the text box shows the did-you-mean error and sends nothing', async () => {
+    const jobsBefore = await p.locator('[data-testid=job]').count();
+    await p.getByTestId('text').fill('style watercolr');
+    await p.getByTestId('send').click();
+    await expect.poll(() => p.getByTestId('composer-error').textContent()).toMatch(/you gave "watercolr" \(did you mean watercolor\?\)/);
+    await p.waitForTimeout(300);
+    expect(await p.locator('[data-testid=job]').count()).toBe(jobsBefore);
+    expect(await p.getByTestId('text').inputValue()).toBe('style watercolr'); // nothing typed is lost
+  });
+
+  it('a result folds its details, states its size, and can show itself at the input size', async () => {
+    const jobsBefore = await p.locator('[data-testid=job]').count();
+    await p.getByTestId('text').fill('watercolor steps 3');
+    await p.getByTestId('send').click();
+    await expect.poll(() => p.locator('[data-testid=job]').count(), { timeout: 10_000 }).toBe(jobsBefore + 1);
+    const job = p.locator('[data-testid=job]').last();
+    await job.getByTestId('gallery').waitFor({ timeout: 25_000 });
+
+    const summary = job.getByTestId('summary');
+    expect(await summary.evaluate((d: HTMLDetailsElement) => d.tagName === 'DETAILS' && !d.open)).toBe(true);
+    expect(await job.getByTestId('summary-line').isVisible()).toBe(true);
+    expect(await job.getByText(/^Seed: \d+$/).isVisible()).toBe(false); // folded away
+    await job.getByTestId('summary-line').click();
+    expect(await job.getByText(/^Seed: \d+$/).isVisible()).toBe(true);
+    expect(await summary.textContent()).toMatch(/Output: \d+×\d+, the model's working size \(your image: 320×240\)/);
+
+    expect(await job.getByTestId('matched-downloads').textContent()).toMatch(/At your image's size \(320×240\)/);
+    const size = async () =>
+      job.getByTestId('gallery').evaluate((img: HTMLImageElement) => (img.complete && img.naturalWidth ? `${img.dataset.size} ${img.naturalWidth}×${img.naturalHeight}` : 'loading'));
+    expect(await size()).not.toMatch(/320×240/);
+    await p.getByTestId('match-size').check();
+    await expect.poll(size, { timeout: 10_000 }).toBe('input 320×240');
+  }, 60_000);
+
+  it('a ladder result has V1–V4 and U1–U4', async () => {
+    const job = p.locator('[data-testid=job]').last();
+    const jobsBefore = await p.locator('[data-testid=job]').count();
+    await job.getByTestId('action-ladder').click();
+    await expect.poll(() => p.locator('[data-testid=job]').count(), { timeout: 10_000 }).toBe(jobsBefore + 1);
+    const ladder = p.locator('[data-testid=job]').last();
+    await ladder.getByTestId('gallery').waitFor({ timeout: 30_000 });
+    for (const i of [1, 2, 3, 4]) {
+      expect(await ladder.getByTestId(`action-vary-${i}`).count(), `V${i}`).toBe(1);
+      expect(await ladder.getByTestId(`action-upscale-${i}`).count(), `U${i}`).toBe(1);
+    }
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
+
 describe('playground with a ComfyUI host configured', () => {
   let host: Simulator;
   let hostApp: Awaited<ReturnType<typeof createApp>>;

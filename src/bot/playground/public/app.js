@@ -39,6 +39,7 @@ async function api(path, { method = 'GET', json, form } = {}) {
 }
 
 const state = {
+  matchSize: localStorage.getItem('easel.matchSize') === 'true',
   commands: [],
   command: null,
   files: {},          // image input name -> File
@@ -90,8 +91,30 @@ function selectCommand(name) {
   renderCommands();
   $('#slash').textContent = `/${state.command.name}`;
   $('#command-help').textContent = state.command.description;
+  $('#text').placeholder = placeholderFor(state.command);
   renderAttachments();
   $('#options').replaceChildren(...state.command.options.map((o) => optionField(o, state.command.name)));
+}
+
+/** What to type for this command, from its own options: "e.g. watercolor a cat at dusk, denoise 0.6". */
+function placeholderFor(cmd) {
+  const opt = (name) => cmd.options.find((o) => o.name === name);
+  const bits = [];
+  const style = opt('style');
+  const styleExample = style?.choices?.find((c) => c.value !== 'none' && c.value !== String(style.default)) || style?.choices?.[0];
+  if (styleExample) bits.push(styleExample.value);
+  if (opt('prompt')) bits.push(cmd.name === 'upscale' || cmd.name === 'restore' ? 'sharp details' : 'a harbour at dusk');
+  const numbers = ['scale', 'count', 'blend', 'denoise'].map(opt).filter((o) => o && o.default !== undefined);
+  const n = numbers[0];
+  const words = bits.join(' ');
+  const tail = n ? `${n.name} ${n.default}` : '';
+  const example = [words, tail].filter(Boolean).join(', ');
+  return example ? `/${cmd.name}: e.g. ${example} (optional)` : `/${cmd.name}: options in words (optional)`;
+}
+
+/** An attachment changed: an earlier "needs an image" complaint no longer applies. */
+function clearComposerError() {
+  $('#composer-error').textContent = '';
 }
 
 function renderAttachments() {
@@ -100,7 +123,7 @@ function renderAttachments() {
     const file = state.files[name];
     const label = name === 'image' ? 'image' : name.replace(/(\d+)$/, ' $1');
     const input = h('input', { type: 'file', accept: 'image/*', 'aria-label': `Attach ${label}`, dataset: { testid: `file-${name}` },
-      onchange: (e) => { if (e.target.files[0]) { state.files[name] = e.target.files[0]; renderAttachments(); } } });
+      onchange: (e) => { if (e.target.files[0]) { state.files[name] = e.target.files[0]; clearComposerError(); renderAttachments(); } } });
     const thumb = file ? h('img', { src: URL.createObjectURL(file), alt: `${label} to send` }) : null;
     return h('div', { class: 'attach', dataset: { attached: String(Boolean(file)) } },
       thumb, h('span', {}, file ? `${file.name} · ${(file.size / 1024).toFixed(0)} KiB` : `+ Attach ${label}`),
@@ -304,20 +327,33 @@ function updateJob(entry, m) {
 function renderResult(job, result) {
   const wrap = h('div', { class: 'result' });
   const main = result.files[0];
+  // "Match input size": a single result is shown at the input's size and aspect instead of the model's.
+  const matchedMain = state.matchSize && result.matched && result.outputs.length === 1 ? result.matched.urls[0] : null;
   if (main) {
-    const img = h('img', { class: `gallery${job.spoiler ? ' spoiler' : ''}`, src: main.url, alt: main.description, dataset: { testid: 'gallery' },
+    const src = matchedMain || main.url;
+    const img = h('img', { class: `gallery${job.spoiler ? ' spoiler' : ''}`, src, alt: main.description, dataset: { testid: 'gallery', size: matchedMain ? 'input' : 'model' },
       onload: () => scrollToBottom(false) });
     img.addEventListener('click', () => {
       if (img.classList.contains('spoiler')) img.classList.remove('spoiler');
-      else window.open(main.url, '_blank', 'noopener');
+      else window.open(src, '_blank', 'noopener');
     });
     wrap.append(img);
   }
   if (result.outputs.length) {
-    wrap.append(h('div', { class: 'downloads' }, h('span', { class: 'muted' }, 'Full size:'),
-      ...result.outputs.map((o) => h('a', { href: o.url, target: '_blank', rel: 'noopener', download: `easel-${job.command}-${job.id.slice(0, 8)}-${o.label}.png` }, `${o.label} (${o.width}×${o.height})`))));
+    const base = `easel-${job.command}-${job.id.slice(0, 8)}`;
+    wrap.append(h('div', { class: 'downloads', dataset: { testid: 'downloads' } }, h('span', { class: 'muted' }, 'Full size:'),
+      ...result.outputs.map((o) => h('a', { href: o.url, target: '_blank', rel: 'noopener', download: `${base}-${o.label}.png` }, `${o.label} (${o.width}×${o.height})`))));
+    if (result.matched) {
+      const m = result.matched;
+      wrap.append(h('div', { class: 'downloads', dataset: { testid: 'matched-downloads' } }, h('span', { class: 'muted' }, `At your image's size (${m.width}×${m.height}):`),
+        ...m.urls.map((url, i) => h('a', { href: url, target: '_blank', rel: 'noopener', download: `${base}-${result.outputs[i].label}-${m.width}x${m.height}.png` }, result.outputs[i].label))));
+    }
   }
-  wrap.append(h('div', { class: 'summary', dataset: { testid: 'summary' } }, ...result.summary.map((line) => h('div', {}, line))));
+  // The parameters fold away: one line to see what it was, the rest on request.
+  const headline = result.summary.filter((l) => /^(Prompt|Style|Denoise|Scale|Output):/.test(l)).slice(0, 3).join(' · ') || result.summary[0] || 'Details';
+  wrap.append(h('details', { class: 'summary', dataset: { testid: 'summary' } },
+    h('summary', { dataset: { testid: 'summary-line' } }, headline),
+    ...result.summary.map((line) => h('div', {}, line))));
 
   // Rows like a chat message's buttons: reruns (and delete, set apart), then V1..Vn and U1..Un.
   const button = (a) => h('button', {
@@ -402,6 +438,7 @@ function attachFile(file) {
   const free = state.command.images.find((n) => !state.files[n]) || state.command.images[0];
   if (!free) return;
   state.files[free] = file;
+  clearComposerError();
   renderAttachments();
 }
 
@@ -431,6 +468,13 @@ async function main() {
   name.placeholder = 'you';
   name.addEventListener('change', () => localStorage.setItem('easel.name', name.value.trim()));
   $('#composer').addEventListener('submit', send);
+  const match = $('#match-size');
+  match.checked = state.matchSize;
+  match.addEventListener('change', () => {
+    state.matchSize = match.checked;
+    localStorage.setItem('easel.matchSize', String(match.checked));
+    for (const entry of state.jobs.values()) if (entry.data.result) updateJob(entry, entry.data);
+  });
   const box = $('#messages');
   box.addEventListener('scroll', () => { stickToBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80; });
   setupDrop();
