@@ -177,6 +177,11 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
     return 0;
   }
 
+  // A bad option or a file that is no image fails before anything is created on disk.
+  const { preset } = registry.resolve(command, options);
+  for (const bytes of images) {
+    await intakeImage(bytes, { maxBytes: config.limits.maxInputBytes, maxPixels: config.limits.maxInputPixels }, { keepAlpha: preset.keepAlpha });
+  }
   // Made ready before any GPU work: a run must not end with nowhere to put its results.
   const out = await prepareOutDir(flag(args, 'out') ?? 'easel-out');
   const outDir = out.path;
