@@ -17,7 +17,6 @@ import { loadPresets } from '../commands/preset-loader.ts';
 import { sampleJob } from '../commands/preset-validation.ts';
 import { CommandRegistry } from '../commands/registry.ts';
 import { MIN_SIDE } from '../commands/sizing.ts';
-import type { EaselConfig } from '../config/types.ts';
 import { flag, type ParsedArgs } from './args.ts';
 import { cliConfig } from './cli-config.ts';
 import { describeInstall, formatProblem, presetReport } from './doctor-presets.ts';
@@ -143,7 +142,7 @@ async function testJob(report: Report, client: ComfyClient, registry: CommandReg
   }
 }
 
-async function checkHost(host: HostConfig, config: EaselConfig, registry: CommandRegistry, out: DoctorOutput, withJob: boolean): Promise<Report> {
+async function checkHost(host: HostConfig, registry: CommandRegistry, out: DoctorOutput, withJob: boolean): Promise<Report> {
   const report = new Report(out);
   out.write(`\n${host.url}\n`);
   // No reconnect storm for a one-shot check: one try, then the verdict.
@@ -231,7 +230,7 @@ export async function doctor(args: ParsedArgs, out: DoctorOutput = process.stdou
   let failures = 0;
   let warnings = 0;
   for (const host of hosts) {
-    const r = await checkHost(host, config, registry, out, flag(args, 'no-job') !== 'true');
+    const r = await checkHost(host, registry, out, flag(args, 'no-job') !== 'true');
     failures += r.failures;
     warnings += r.warnings;
   }
