@@ -1,5 +1,6 @@
 # Easel container: `docker compose up` (see docker-compose.yml), or
 #   docker build -t easel . && docker run --env-file .env -p 127.0.0.1:7860:7860 -p 127.0.0.1:9464:9464 easel
+# (.env must set EASEL_PLAYGROUND_TOKEN: the playground binds 0.0.0.0 in the container.)
 # Runs the TypeScript sources through tsx (no build step), as a non-root user, with data in /data.
 
 # ---- dependencies: production packages only, native modules built here ----
@@ -22,6 +23,8 @@ FROM node:20-bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fontconfig-config fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
+# The playground listens on 0.0.0.0 here, so it refuses to start without EASEL_PLAYGROUND_TOKEN (pass it
+# with --env-file or -e; it is a secret, never baked into the image).
 ENV NODE_ENV=production \
     EASEL_DATA_DIR=/data \
     EASEL_PLAYGROUND_HOST=0.0.0.0 \
@@ -40,7 +43,7 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 
-# 7860 playground (no login: publish it to localhost only), 9464 /healthz + /metrics, 3000 Slack Events API (http mode)
+# 7860 playground (every API call needs EASEL_PLAYGROUND_TOKEN; still best published to localhost only), 9464 /healthz + /metrics, 3000 Slack Events API (http mode)
 EXPOSE 7860 9464 3000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

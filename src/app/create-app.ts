@@ -27,8 +27,9 @@ import type { Actor, JobRecord, JobState, StoredImage } from '../jobs/types.ts';
 import { checkWritableFolders } from '../ops/writable-folders.ts';
 import { startSimulator } from '../simulator/index.ts';
 import type { Simulator } from '../simulator/types.ts';
+import { AdmissionDesk } from './admission-desk.ts';
 import { renderResult } from './render-result.ts';
-import type { AppStatus, Easel, HostStatus, RenderLimits, RerunRequest, SubmitRequest } from './types.ts';
+import type { AdmitRequest, AppStatus, Easel, HostStatus, RenderLimits, RerunRequest, SubmitRequest } from './types.ts';
 
 export interface EaselApp extends Easel {
   readonly config: EaselConfig;
@@ -122,6 +123,8 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     throw err;
   }
 
+  const desk = new AdmissionDesk({ policy: config.policy, limits: config.limits, queue: jobs });
+
   // Retention: images unused for storage.retentionDays are removed at start and every few hours.
   const sweepImages = () =>
     images
@@ -195,22 +198,37 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
       return registry.specs;
     },
 
+    async admit(req: AdmitRequest) {
+      return desk.admit(req);
+    },
+
     async submit(req: SubmitRequest): Promise<JobRecord> {
-      const spec = specOf(req.command);
-      if (req.images.length < spec.images.length) {
-        const missing = spec.images.slice(req.images.length).join(' and ');
-        throw new UserError('bad_image', `/${spec.name} needs an image: attach ${missing}.`);
+      // Admission first (with the caller's ticket, or here): nothing is decoded or written for a refusal.
+      const claim = desk.claim(req.ticket ?? desk.admit({ command: req.command, actor: req.actor }), req.command, req.actor);
+      let queued = false;
+      try {
+        const spec = specOf(req.command);
+        if (req.images.length < spec.images.length) {
+          const missing = spec.images.slice(req.images.length).join(' and ');
+          throw new UserError('bad_image', `/${spec.name} needs an image: attach ${missing}.`);
+        }
+        const { preset, params } = registry.resolve(req.command, req.options);
+        const admitted = admit(req.command, params, req.actor, config.policy);
+        assertRunnable(preset);
+        // Every image is read before any is stored: a bad second image leaves nothing behind.
+        const taken = [];
+        for (const bytes of req.images.slice(0, spec.images.length)) {
+          taken.push(await intakeImage(bytes, { maxBytes: config.limits.maxInputBytes, maxPixels: config.limits.maxInputPixels }, { keepAlpha: preset.keepAlpha }));
+        }
+        const stored: StoredImage[] = [];
+        for (const t of taken) stored.push(await images.put(t.data));
+        const job = newJob(req.command, preset, admitted.params, stored, req.actor, { spoiler: admitted.spoiler });
+        const queuedJob = await jobs.enqueue(job, { hold: claim.hold });
+        queued = true;
+        return queuedJob;
+      } finally {
+        claim.done(queued);
       }
-      const { preset, params } = registry.resolve(req.command, req.options);
-      const admitted = admit(req.command, params, req.actor, config.policy);
-      assertRunnable(preset);
-      const stored: StoredImage[] = [];
-      for (const bytes of req.images.slice(0, spec.images.length)) {
-        const taken = await intakeImage(bytes, { maxBytes: config.limits.maxInputBytes, maxPixels: config.limits.maxInputPixels }, { keepAlpha: preset.keepAlpha });
-        stored.push(await images.put(taken.data));
-      }
-      const job = newJob(req.command, preset, admitted.params, stored, req.actor, { spoiler: admitted.spoiler });
-      return jobs.enqueue(job);
     },
 
     async rerun(req: RerunRequest): Promise<JobRecord> {
@@ -328,6 +346,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
 
     async close(): Promise<void> {
       clearInterval(sweepTimer);
+      desk.close();
       await jobs.close();
       await pool.close();
       await store.close();

@@ -5,6 +5,9 @@
  */
 import type { CommandName, CommandSpec, JobAction, ParamValue, RerunAction } from '../commands/types.ts';
 import type { Actor, JobEvent, JobRecord, StoredImage } from '../jobs/types.ts';
+import type { AdmissionTicket, AdmitRequest } from './admission-desk.ts';
+
+export type { AdmissionTicket, AdmitRequest };
 
 export interface SubmitRequest {
   command: CommandName;
@@ -13,6 +16,11 @@ export interface SubmitRequest {
   /** Raw bytes of the attached images, in the command's `images` order. Never trusted: intake checks them. */
   images: Buffer[];
   actor: Actor;
+  /**
+   * The ticket `admit` gave before the images were fetched. Without one, submit admits the request
+   * itself (still before any decode or disk write, but after the caller already holds the bytes).
+   */
+  ticket?: AdmissionTicket;
 }
 
 export interface RerunRequest {
@@ -81,6 +89,13 @@ export interface RenderedResult {
 
 export interface Easel {
   readonly commands: CommandSpec[];
+  /**
+   * Admission, before any download, decode or disk write: command policy (enabled, channels, roles),
+   * queue cap, per-user waiting limit, cooldown, and a free upload slot. Returns a short-lived ticket
+   * for `submit` (it holds the queue place and the upload slot; release it if you give up), or throws
+   * UserError (not_allowed, queue_full, too_many_jobs, cooldown, busy) to show as it is.
+   */
+  admit(req: AdmitRequest): Promise<AdmissionTicket>;
   /** Queue a new job. Throws UserError with a friendly message for anything the user can fix. */
   submit(req: SubmitRequest): Promise<JobRecord>;
   /** Make a new job from a stored one. Throws UserError (not_found, forbidden, bad_option, ...). */

@@ -11,6 +11,7 @@ export type UserErrorCode =
   | 'queue_full'
   | 'too_many_jobs'
   | 'cooldown'
+  | 'busy'
   | 'host_down'
   /** The job store (SQLite or Redis) is not answering or cannot be written. */
   | 'store_down'

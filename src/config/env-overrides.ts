@@ -36,6 +36,7 @@ export const ENV_KEYS: EnvKey[] = [
   { name: 'EASEL_PLAYGROUND', path: 'playground.enabled' },
   { name: 'EASEL_PLAYGROUND_HOST', path: 'playground.host' },
   { name: 'EASEL_PLAYGROUND_PORT', path: 'playground.port' },
+  { name: 'EASEL_PLAYGROUND_TOKEN', path: 'playground.token' },
   { name: 'EASEL_OPS_HOST', path: 'ops.host' },
   { name: 'EASEL_OPS_PORT', path: 'ops.port' },
   { name: 'LOG_LEVEL', path: 'log.level' },

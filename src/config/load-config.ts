@@ -55,6 +55,8 @@ function baseDefaults(): EaselConfig {
       maxCount: 4,
       maxSteps: 60,
       jobTimeoutSeconds: 600,
+      concurrentUploads: 4,
+      perUserUploads: 2,
     },
     policy: {
       commands: {},

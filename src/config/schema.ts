@@ -98,6 +98,8 @@ export const configSchema: { kind: 'object'; fields: Record<string, Spec> } = {
         maxCount: { kind: 'int', min: 1, max: 16 },
         maxSteps: { kind: 'int', min: 1, max: 200 },
         jobTimeoutSeconds: { kind: 'number', min: 1, max: 86_400 },
+        concurrentUploads: { kind: 'int', min: 1 },
+        perUserUploads: { kind: 'int', min: 1 },
       },
     },
     policy: {
@@ -140,7 +142,10 @@ export const configSchema: { kind: 'object'; fields: Record<string, Spec> } = {
         apiUrl: httpUrl,
       },
     },
-    playground: { kind: 'object', fields: { enabled: { kind: 'bool' }, host: { kind: 'string', nonEmpty: true }, port } },
+    playground: {
+      kind: 'object',
+      fields: { enabled: { kind: 'bool' }, host: { kind: 'string', nonEmpty: true }, port, token: { kind: 'string', nonEmpty: true, secret: true } },
+    },
     ops: { kind: 'object', fields: { host: { kind: 'string', nonEmpty: true }, port } },
     log: {
       kind: 'object',

@@ -14,6 +14,7 @@ export function configSecrets(config: EaselConfig): string[] {
   add(config.slack.botToken);
   add(config.slack.signingSecret);
   add(config.slack.appToken);
+  add(config.playground.token);
   for (const host of config.hosts) {
     const auth = host.auth;
     if (!auth) continue;

@@ -50,6 +50,10 @@ export interface LimitsConfig {
    * take a few times what the host's learned speed predicts (never less than a minute).
    */
   jobTimeoutSeconds: number;
+  /** Submissions being received and read (download, decode) at once across everyone; more get "busy". */
+  concurrentUploads: number;
+  /** The same, for one user. */
+  perUserUploads: number;
 }
 
 export interface EaselConfig {
@@ -84,7 +88,13 @@ export interface EaselConfig {
     /** For tests: base URL of the Web API (default Slack's). */
     apiUrl?: string;
   };
-  playground: { enabled: boolean; host: string; port: number };
+  playground: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    /** Access token every API request must carry; required when host is not a loopback address. */
+    token?: string;
+  };
   ops: { host: string; port: number };
   log: {
     level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';

@@ -171,3 +171,38 @@ function sameFamily(sniffed: ImageFormat, decoder: string): boolean {
   if (sniffed === 'avif' || sniffed === 'heic') return decoder === 'heif' || decoder === 'avif';
   return decoder === sniffed;
 }
+
+/**
+ * How many submissions may be received and read (downloaded, decoded) at once, across everyone and
+ * per user. A slot is taken before any byte of an upload is read and given back when its images are
+ * stored (or refused); when none is free the answer is "busy, try again", never a growing pile of
+ * uploads in memory.
+ */
+export class IntakeSlots {
+  private total = 0;
+  private readonly byUser = new Map<string, number>();
+
+  constructor(private readonly limits: { concurrent: number; perUser: number }) {}
+
+  /** Slots in use right now (everyone). */
+  get inUse(): number {
+    return this.total;
+  }
+
+  /** Take a slot for `userKey`; returns its release function (safe to call twice), or undefined when full. */
+  tryTake(userKey: string): (() => void) | undefined {
+    const mine = this.byUser.get(userKey) ?? 0;
+    if (this.total >= this.limits.concurrent || mine >= this.limits.perUser) return undefined;
+    this.total++;
+    this.byUser.set(userKey, mine + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      const left = (this.byUser.get(userKey) ?? 1) - 1;
+      if (left > 0) this.byUser.set(userKey, left);
+      else this.byUser.delete(userKey);
+    };
+  }
+}

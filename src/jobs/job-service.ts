@@ -47,7 +47,7 @@ import {
 import { isTerminal, type JobStore } from './job-store.ts';
 import { actorKeys, FairScheduler, type QueueEntry } from './scheduler.ts';
 import { JobStoreDownError } from './store-guard.ts';
-import type { JobEvent, JobRecord, PromptAttempt, StoredImage } from './types.ts';
+import type { Actor, JobEvent, JobRecord, PromptAttempt, StoredImage } from './types.ts';
 
 export interface JobServiceDeps {
   store: JobStore;
@@ -189,20 +189,40 @@ export class JobService {
 
   // ================================================================= public API
 
-  /** Queue a new job. Throws UserError queue_full / too_many_jobs / cooldown / preset_disabled. */
-  async enqueue(input: JobRecord): Promise<JobRecord> {
+  /**
+   * Hold a place in the queue for a submission that is still being read (queue cap, per-user
+   * waiting limit and cooldown checked now). Returns the hold for enqueue(job, { hold }) or release().
+   */
+  reserve(actor: Actor): string {
+    if (this.closing) throw new UserError('host_down', 'Easel is shutting down; please try again in a minute.');
+    return this.scheduler.reserve(actorKeys(actor).userKey, this.now());
+  }
+
+  /** Give back a place reserve() held; with refund, its cooldown too (nothing was queued). */
+  release(hold: string, opts: { refund?: boolean } = {}): void {
+    this.scheduler.release(hold, opts);
+  }
+
+  /**
+   * Queue a new job. Throws UserError queue_full / too_many_jobs / cooldown / preset_disabled; with
+   * the hold reserve() gave, the limits were checked then and the job takes the held place.
+   */
+  async enqueue(input: JobRecord, opts: { hold?: string } = {}): Promise<JobRecord> {
     if (this.closing) throw new UserError('host_down', 'Easel is shutting down; please try again in a minute.');
     if (this.active.has(input.id)) throw new Error(`job ${input.id} is already queued`);
     if (!this.deps.presets.get(input.preset)) {
       throw new UserError('preset_disabled', `The ${input.preset} preset is not available right now.`);
     }
+    if (opts.hold !== undefined && !this.scheduler.holding(opts.hold)) {
+      throw new UserError('expired', 'Your request took too long to arrive and was not queued. Please try again.');
+    }
     const job: JobRecord = { ...input, state: 'queued', createdAt: input.createdAt || this.now() };
     delete job.error;
     const keys = actorKeys(job.actor);
-    this.scheduler.admit(keys.userKey, this.now());
+    if (opts.hold === undefined) this.scheduler.admit(keys.userKey, this.now());
     const aj: ActiveJob = { job, entry: { jobId: job.id, preset: job.preset, ...keys }, hostFailures: 0, saving: Promise.resolve() };
     this.active.set(job.id, aj);
-    this.scheduler.push(aj.entry);
+    this.scheduler.push(aj.entry, { hold: opts.hold });
     try {
       // The first write of the job: if it fails or times out, the store removes whatever of it lands late.
       aj.saving = this.store.create(job);

@@ -56,6 +56,9 @@ export class FairScheduler {
   private readonly lastGroup = new Map<string, number>();
   private readonly lastChannel = new Map<string, number>();
   private readonly lastSubmit = new Map<string, number>();
+  /** Places held by admitted submissions still being read: hold id -> user, and the cooldown it set. */
+  private readonly holds = new Map<string, { userKey: string; at: number; previousSubmit?: number }>();
+  private holdSeq = 0;
   private tick = 0;
   private seq = 0;
 
@@ -75,6 +78,13 @@ export class FairScheduler {
 
   waitingOf(userKey: string): number {
     return this.lines.get(userKey)?.length ?? 0;
+  }
+
+  /** Places held by this user's admitted submissions that are not queued yet. */
+  heldOf(userKey: string): number {
+    let n = 0;
+    for (const h of this.holds.values()) if (h.userKey === userKey) n++;
+    return n;
   }
 
   runningOf(userKey: string): number {
@@ -97,13 +107,14 @@ export class FairScheduler {
    */
   admit(userKey: string, now: number): void {
     const { queueCap, perUserWaiting, cooldownSeconds } = this.limits;
-    if (this.waiting.size >= limit(queueCap)) {
+    const total = this.waiting.size + this.holds.size;
+    if (total >= limit(queueCap)) {
       throw new UserError(
         'queue_full',
-        `The queue is full (${plural(this.waiting.size, 'job')} waiting). Nothing was queued; please try again in a few minutes.`,
+        `The queue is full (${plural(total, 'job')} waiting). Nothing was queued; please try again in a few minutes.`,
       );
     }
-    const mine = this.waitingOf(userKey);
+    const mine = this.waitingOf(userKey) + this.heldOf(userKey);
     if (mine >= limit(perUserWaiting)) {
       throw new UserError(
         'too_many_jobs',
@@ -118,10 +129,45 @@ export class FairScheduler {
     this.lastSubmit.set(userKey, now);
   }
 
-  /** Put a job in line (no limit checks: call admit() first for new work). */
-  push(entry: Omit<QueueEntry, 'seq'>, opts: { front?: boolean } = {}): QueueEntry {
+  /**
+   * admit() and hold a place for a submission that is still being read. Returns the hold's id, for
+   * push({ hold }) or release(). Throws like admit().
+   */
+  reserve(userKey: string, now: number): string {
+    const previousSubmit = this.lastSubmit.get(userKey);
+    this.admit(userKey, now);
+    const id = `hold-${++this.holdSeq}`;
+    this.holds.set(id, { userKey, at: now, previousSubmit });
+    return id;
+  }
+
+  /** Is this hold still there (not yet pushed or released)? */
+  holding(holdId: string): boolean {
+    return this.holds.has(holdId);
+  }
+
+  /**
+   * Give a held place back. With refund, the cooldown it started is undone too (nothing was queued,
+   * e.g. the image was unreadable), unless the user has submitted again since.
+   */
+  release(holdId: string, opts: { refund?: boolean } = {}): void {
+    const h = this.holds.get(holdId);
+    if (!h) return;
+    this.holds.delete(holdId);
+    if (opts.refund && this.lastSubmit.get(h.userKey) === h.at) {
+      if (h.previousSubmit === undefined) this.lastSubmit.delete(h.userKey);
+      else this.lastSubmit.set(h.userKey, h.previousSubmit);
+    }
+  }
+
+  /** Put a job in line (no limit checks: call admit() first for new work, or pass the hold reserve() gave). */
+  push(entry: Omit<QueueEntry, 'seq'>, opts: { front?: boolean; hold?: string } = {}): QueueEntry {
     if (this.waiting.has(entry.jobId) || this.dispatched.has(entry.jobId)) {
       throw new Error(`job ${entry.jobId} is already scheduled`);
+    }
+    if (opts.hold !== undefined) {
+      if (this.holds.get(opts.hold)?.userKey !== entry.userKey) throw new Error(`hold ${opts.hold} is not held for ${entry.userKey}`);
+      this.holds.delete(opts.hold);
     }
     const e: QueueEntry = { ...entry, seq: ++this.seq };
     let line = this.lines.get(e.userKey);

@@ -11,15 +11,26 @@ export class HttpError extends Error {
   }
 }
 
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** Read the whole body, at most maxBytes; `signal` (e.g. an admission ticket's) stops a body that takes too long. */
+export async function readBody(req: IncomingMessage, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw new HttpError(413, `That upload is too large (over ${Math.round(maxBytes / 1024 / 1024)} MiB).`, 'image_too_large');
+  signal?.throwIfAborted();
+  const stop = () => req.destroy();
+  signal?.addEventListener('abort', stop, { once: true });
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) throw new HttpError(413, `That upload is too large (over ${Math.round(maxBytes / 1024 / 1024)} MiB).`, 'image_too_large');
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      total += (chunk as Buffer).length;
+      if (total > maxBytes) throw new HttpError(413, `That upload is too large (over ${Math.round(maxBytes / 1024 / 1024)} MiB).`, 'image_too_large');
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', stop);
   }
   return Buffer.concat(chunks);
 }
@@ -37,10 +48,10 @@ export async function readJson(req: IncomingMessage, maxBytes = 1024 * 1024): Pr
 }
 
 /** Parse multipart/form-data with the platform's own parser (undici's Response.formData). */
-export async function readForm(req: IncomingMessage, maxBytes: number): Promise<FormData> {
+export async function readForm(req: IncomingMessage, maxBytes: number, signal?: AbortSignal): Promise<FormData> {
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/form-data;/i.test(type)) throw new HttpError(415, 'Send the form as multipart/form-data.');
-  const body = await readBody(req, maxBytes);
+  const body = await readBody(req, maxBytes, signal);
   try {
     return await new Response(new Uint8Array(body), { headers: { 'content-type': type } }).formData();
   } catch {

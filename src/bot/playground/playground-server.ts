@@ -1,8 +1,8 @@
 /**
  * The playground: a local web page that works like a chat channel, as a third front end over the
  * same Easel interface (no special paths). Plain HTML/CSS/JS from ./public, served by node:http;
- * live job updates over server-sent events. It has no login, so it listens on 127.0.0.1 by default
- * and refuses requests from other sites (Host and Origin checks).
+ * live job updates over server-sent events. It listens on 127.0.0.1 by default and refuses requests
+ * from other sites (Host and Origin checks); off loopback it needs playground.token (see playground-auth).
  */
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -10,13 +10,15 @@ import { isIP, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { Easel } from '../../app/types.ts';
+import type { AdmissionTicket, Easel } from '../../app/types.ts';
 import { isUserError } from '../../commands/errors.ts';
 import { COMMAND_NAMES, type CommandName, type RerunAction } from '../../commands/types.ts';
+import { isLoopbackAddress } from '../../config/loopback.ts';
 import type { EaselConfig } from '../../config/types.ts';
 import type { Actor } from '../../jobs/types.ts';
 import { HttpError, readForm, readJson, sendBytes, sendJson } from './http-helpers.ts';
 import { JobFeed } from './job-feed.ts';
+import { PlaygroundAuth } from './playground-auth.ts';
 
 const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
 const STATIC: Record<string, { file: string; mime: string }> = {
@@ -27,6 +29,8 @@ const STATIC: Record<string, { file: string; mime: string }> = {
 };
 const RERUN_ACTIONS: RerunAction[] = ['reroll', 'subtle', 'strong', 'ladder', 'vary', 'upscale', 'edit'];
 export const PLAYGROUND_CHANNEL = 'playground';
+/** Refusals that say "not now" rather than "not this": 429 Too Many Requests. */
+const TRY_LATER = new Set(['queue_full', 'too_many_jobs', 'cooldown', 'busy']);
 
 export interface PlaygroundOptions {
   logger?: Logger;
@@ -82,6 +86,13 @@ export function hostAllowed(hostHeader: string, configuredHost: string): boolean
 }
 
 export async function startPlayground(easel: Easel, config: EaselConfig['playground'], opts: PlaygroundOptions = {}): Promise<Playground> {
+  if (!config.token && !isLoopbackAddress(config.host)) {
+    throw new Error(
+      `The playground will not listen on ${config.host} without an access token: anyone who can reach it could act as any user. ` +
+        'Set playground.token (EASEL_PLAYGROUND_TOKEN) to a long random value, or keep playground.host on 127.0.0.1.',
+    );
+  }
+  const auth = new PlaygroundAuth(config.token);
   const historyJobs = Math.max(0, Math.floor(opts.historyJobs ?? PLAYGROUND_HISTORY_JOBS));
   const feed = new JobFeed(easel, { logger: opts.logger, maxRenderedResults: opts.maxRenderedResults, maxJobs: Math.max(100, historyJobs) });
   // The page's earlier jobs are in the store: show them again (with their buttons) after a restart.
@@ -113,9 +124,53 @@ export async function startPlayground(easel: Easel, config: EaselConfig['playgro
     return job;
   };
 
+  /** The upload of an admitted submission: read the form (stopped if the ticket runs out), then submit. */
+  const submitForm = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    actor: Actor,
+    ticket: AdmissionTicket,
+    named: CommandName | null,
+    pickCommand: () => HttpError,
+  ) => {
+    const form = await readForm(req, maxUpload, ticket.signal);
+    const command = (String(form.get('command') ?? '') || named || '') as CommandName;
+    if (named && command !== named) throw new HttpError(400, `The form is for /${command} but the address says /${named}; send it again.`);
+    const spec = easel.commands.find((c) => c.name === command);
+    if (!spec) throw pickCommand();
+    let options: Record<string, unknown> = {};
+    const text = String(form.get('text') ?? '').trim();
+    if (text) options = easel.parseText(command, text);
+    const raw = form.get('options');
+    if (raw) {
+      try {
+        const parsed = JSON.parse(String(raw)) as unknown;
+        if (parsed && typeof parsed === 'object') options = { ...options, ...(parsed as Record<string, unknown>) };
+      } catch {
+        throw new HttpError(400, 'The options could not be read.');
+      }
+    }
+    const images: Buffer[] = [];
+    for (const name of spec.images) {
+      const entry = form.get(name);
+      if (!entry || typeof entry === 'string' || entry.size === 0) {
+        throw new HttpError(400, `/${command} needs ${spec.images.length > 1 ? `${spec.images.length} images` : 'an image'}: attach ${name === 'image' ? 'one' : `the ${name.replace(/(\d)$/, ' $1')}`} first.`, 'bad_image');
+      }
+      images.push(Buffer.from(await entry.arrayBuffer()));
+    }
+    const job = await easel.submit({ command, options, images, actor, ticket });
+    feed.track(job);
+    return sendJson(res, 202, feed.message(feed.get(job.id) ?? { job }));
+  };
+
   const routes = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const method = req.method ?? 'GET';
     const p = url.pathname;
+
+    // `/?token=…` once: the token goes into a cookie and out of the address bar.
+    if (p === '/' && method === 'GET' && url.searchParams.has('token')) return auth.signIn(res, url.searchParams.get('token') ?? '');
+    // The page itself is public; everything under /api/ needs the token when one is configured.
+    if (p.startsWith('/api/')) auth.check(req);
 
     const file = STATIC[p];
     if (file && method === 'GET') {
@@ -144,38 +199,27 @@ export async function startPlayground(easel: Easel, config: EaselConfig['playgro
 
     if (p === '/api/jobs' && method === 'POST') {
       const actor = actorOf(req);
-      const form = await readForm(req, maxUpload);
-      const command = String(form.get('command') ?? '') as CommandName;
-      const spec = easel.commands.find((c) => c.name === command);
-      if (!spec) throw new HttpError(400, `Pick a command (${easel.commands.map((c) => c.name).join(', ')}).`);
-      let options: Record<string, unknown> = {};
-      const text = String(form.get('text') ?? '').trim();
-      if (text) options = easel.parseText(command, text);
-      const raw = form.get('options');
-      if (raw) {
-        try {
-          const parsed = JSON.parse(String(raw)) as unknown;
-          if (parsed && typeof parsed === 'object') options = { ...options, ...(parsed as Record<string, unknown>) };
-        } catch {
-          throw new HttpError(400, 'The options could not be read.');
-        }
+      const pickCommand = () => new HttpError(400, `Pick a command (${easel.commands.map((c) => c.name).join(', ')}).`);
+      // Admission before a byte of the upload is read: with ?command= (what the page sends) the command
+      // policy too, otherwise the queue and per-user limits now and the command's policy before decoding.
+      const named = url.searchParams.get('command');
+      if (named !== null && !easel.commands.some((c) => c.name === named)) throw pickCommand();
+      const ticket = await easel.admit({ command: (named ?? undefined) as CommandName | undefined, actor });
+      try {
+        return await submitForm(req, res, actor, ticket, named as CommandName | null, pickCommand);
+      } finally {
+        ticket.release(); // a no-op once submit has used it
       }
-      const images: Buffer[] = [];
-      for (const name of spec.images) {
-        const entry = form.get(name);
-        if (!entry || typeof entry === 'string' || entry.size === 0) {
-          throw new HttpError(400, `/${command} needs ${spec.images.length > 1 ? `${spec.images.length} images` : 'an image'}: attach ${name === 'image' ? 'one' : `the ${name.replace(/(\d)$/, ' $1')}`} first.`, 'bad_image');
-        }
-        images.push(Buffer.from(await entry.arrayBuffer()));
-      }
-      const job = await easel.submit({ command, options, images, actor });
-      feed.track(job);
-      return sendJson(res, 202, feed.message(feed.get(job.id) ?? { job }));
     }
 
     const m = /^\/api\/jobs\/([^/]+)(?:\/(\w+)(?:\/(\d+))?)?$/.exec(p);
     if (m) {
-      const id = decodeURIComponent(m[1]);
+      let id: string;
+      try {
+        id = decodeURIComponent(m[1]);
+      } catch {
+        throw new HttpError(404, 'That job address is not valid (it has a broken % escape); open the job from the page again.', 'not_found');
+      }
       const sub = m[2];
       const index = m[3] !== undefined ? Number(m[3]) : undefined;
       if (!sub && method === 'GET') {
@@ -255,7 +299,8 @@ export async function startPlayground(easel: Easel, config: EaselConfig['playgro
           return;
         }
         if (isUserError(err)) {
-          const status = err.code === 'not_found' ? 404 : err.code === 'forbidden' ? 403 : err.code === 'queue_full' || err.code === 'too_many_jobs' || err.code === 'cooldown' ? 429 : 400;
+          const status =
+            err.code === 'not_found' ? 404 : err.code === 'forbidden' ? 403 : TRY_LATER.has(err.code) ? 429 : 400;
           return sendJson(res, status, { error: err.message, code: err.code });
         }
         if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message, code: err.code });

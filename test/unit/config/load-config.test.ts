@@ -47,6 +47,8 @@ describe('defaults', () => {
       maxCount: 4,
       maxSteps: 60,
       jobTimeoutSeconds: 600,
+      concurrentUploads: 4,
+      perUserUploads: 2,
     });
     expect(c.store.timeoutMs).toBe(5000);
     expect(c.policy.buttons).toEqual({ rerun: 'anyone', delete: 'author', cancel: 'author' });
@@ -220,6 +222,7 @@ describe('environment overrides', () => {
     EASEL_PLAYGROUND: ['false', false],
     EASEL_PLAYGROUND_HOST: ['0.0.0.0', '0.0.0.0'],
     EASEL_PLAYGROUND_PORT: ['7000', 7000],
+    EASEL_PLAYGROUND_TOKEN: ['pg-token-0123456789', 'pg-token-0123456789'],
     EASEL_OPS_HOST: ['0.0.0.0', '0.0.0.0'],
     EASEL_OPS_PORT: ['9000', 9000],
     LOG_LEVEL: ['debug', 'debug'],
@@ -229,8 +232,8 @@ describe('environment overrides', () => {
   it.each(ENV_KEYS.map((k) => [k.name, k.path] as const))('%s sets %s', (name, keyPath) => {
     expect(samples[name], `add a sample for ${name}`).toBeDefined();
     const [value, expected] = samples[name];
-    // Slack needs its companions to be valid as a whole.
-    const env = { SLACK_BOT_TOKEN: 'xoxb-x', SLACK_SIGNING_SECRET: 's', SLACK_APP_TOKEN: 'xapp-x', DISCORD_TOKEN: 't0k', [name]: value };
+    // Slack needs its companions to be valid as a whole; a playground off loopback needs its token.
+    const env = { SLACK_BOT_TOKEN: 'xoxb-x', SLACK_SIGNING_SECRET: 's', SLACK_APP_TOKEN: 'xapp-x', DISCORD_TOKEN: 't0k', EASEL_PLAYGROUND_TOKEN: 'pg-companion-token', [name]: value };
     const c = loadConfig({ file: false, env, cwd: tmp }) as unknown as Record<string, unknown>;
     const got = keyPath.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], c);
     expect(got).toEqual(expected);

@@ -202,7 +202,8 @@ async function send(ev) {
   const button = $('#send');
   button.disabled = true;
   try {
-    const m = await api('/api/jobs', { method: 'POST', form });
+    // The command in the address lets the server check limits before it reads the upload.
+    const m = await api(`/api/jobs?command=${encodeURIComponent(cmd.name)}`, { method: 'POST', form });
     upsertJob(m);
     $('#text').value = '';
   } catch (err) {
