@@ -139,11 +139,24 @@ export function coerceOption(spec: OptionSpec, raw: unknown): ParamValue {
     }
     case 'string': {
       if (typeof raw !== 'string' && typeof raw !== 'number') bad(`${spec.name} must be text; you gave ${showGiven(raw)}`);
-      const s = String(raw).replace(/\s+/g, ' ').trim();
+      const s = cleanText(String(raw));
       if (s.length > MAX_TEXT_LENGTH) bad(`${spec.name} is too long (${s.length} characters); at most ${MAX_TEXT_LENGTH} are allowed`);
       return s;
     }
   }
+}
+
+/**
+ * Text as a prompt keeps it: control characters (NUL, U+0085 NEXT LINE, ...), line and paragraph
+ * separators and bidirectional overrides become spaces, broken surrogate halves become U+FFFD, and
+ * runs of whitespace one space. Joiners and variation selectors stay (emoji need them).
+ */
+export function cleanText(text: string): string {
+  return text
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .replace(/[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Seed text people use for "pick one for me". */

@@ -65,6 +65,9 @@ function stepDenoise(raw: Record<string, unknown>, preset: Preset, registry: Com
 }
 
 /** Ladder strengths that fit the option's range, without duplicates. */
+/** Names that would reach an object's prototype when used as keys. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 export function ladderFor(preset: Preset, registry: CommandRegistry): number[] {
   const opt = registry.optionsOf(preset).find((o) => o.name === 'denoise');
   if (!opt) throw new UserError('bad_option', `/${preset.command} has no denoise option, so it has no ladder.`);
@@ -117,6 +120,8 @@ export function deriveRerun(
       // Edits are typed by people: the same names and aliases as the command itself.
       const merged: Record<string, unknown> = { ...raw };
       for (const [key, value] of Object.entries(edits)) {
+        // Object plumbing, never an option: refused out loud instead of quietly changing nothing (or worse).
+        if (RESERVED_KEYS.has(key)) throw new UserError('bad_option', `"${key}" is not an option name; nothing was changed.`);
         if (value === undefined || value === null) continue;
         const canonical = registry.option(parent.command, key, preset.name)?.name ?? (key === 'preset' ? 'preset' : undefined);
         if (canonical && canonical !== key) delete merged[canonical];
