@@ -6,7 +6,7 @@
  * --dry-run prints the final API-format workflow JSON and submits nothing.
  */
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp, type EaselApp } from '../app/create-app.ts';
@@ -18,6 +18,7 @@ import { loadPresets } from '../commands/preset-loader.ts';
 import { CommandRegistry } from '../commands/registry.ts';
 import { COMMAND_NAMES, type CommandName } from '../commands/types.ts';
 import type { EaselConfig } from '../config/types.ts';
+import { formatBytes } from '../images/human-units.ts';
 import { intakeImage } from '../images/intake.ts';
 import type { Actor, JobEvent, JobRecord, StoredImage } from '../jobs/types.ts';
 import { flag, type ParsedArgs } from './args.ts';
@@ -42,14 +43,29 @@ export function optionsFrom(args: ParsedArgs): Record<string, unknown> {
   return options;
 }
 
+function fileProblem(file: string, err: unknown): UsageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new UsageError(code === 'ENOENT' ? `image file not found: ${file}` : `cannot read ${file}: ${code ?? err}`);
+}
+
+/** Cheap checks before anything runs: each file exists, is a file, and is not over the size limit. */
+async function checkImageFiles(files: string[], maxBytes: number): Promise<void> {
+  for (const file of files) {
+    const s = await stat(file).catch((err: unknown) => {
+      throw fileProblem(file, err);
+    });
+    if (!s.isFile()) throw new UsageError(`${file} is not a file`);
+    if (s.size > maxBytes) throw new UserError('image_too_large', `${file} is ${formatBytes(s.size)}; the limit is ${formatBytes(maxBytes)}.`);
+  }
+}
+
 async function readImages(files: string[]): Promise<Buffer[]> {
   return Promise.all(
     files.map(async (file) => {
       try {
         return await readFile(file);
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new UsageError(code === 'ENOENT' ? `image file not found: ${file}` : `cannot read ${file}: ${code ?? err}`);
+        throw fileProblem(file, err);
       }
     }),
   );
@@ -167,6 +183,7 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
   }
   const size = flag(args, 'size') ?? 'model';
   if (size !== 'model' && size !== 'input') throw new UsageError(`--size must be "model" or "input", got "${size}"`);
+  await checkImageFiles(files, config.limits.maxInputBytes);
   const images = await readImages(files);
   const options = optionsFrom(args);
   const stepMs = flag(args, 'step-ms');
@@ -192,8 +209,16 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
   });
   try {
     await waitForHost(app, Number(flag(args, 'wait') ?? 30) * 1000);
-    // Submit first: a refused image or option is then the only line on stderr.
-    const job = await app.submit({ command, options, images, actor: cliActor() });
+    // Admission (policy, limits) before the images are stored; submit first: a refused image or
+    // option is then the only line on stderr.
+    const actor = cliActor();
+    const ticket = await app.admit({ command, actor });
+    let job;
+    try {
+      job = await app.submit({ command, options, images, actor, ticket });
+    } finally {
+      ticket.release(); // a no-op once submit has used it
+    }
     const status = await app.status();
     const hostLine = status.hosts.map((h) => `${h.name}${h.simulated ? ' (simulated, no GPU)' : ''}`).join(', ');
     const quiet = flag(args, 'quiet') === 'true';

@@ -20,8 +20,11 @@ import type { Actor, JobRecord } from '../../jobs/types.ts';
 import type { RecentKeys } from '../shared/recent-keys.ts';
 import type { DownloadPolicy } from './attachment-download.ts';
 import type { PickedAttachments } from './picked-attachments.ts';
+import type { PickedImages } from './picked-images.ts';
 import type { PresenterRegistry } from './presenter-registry.ts';
 import type { DiscordRefs } from './job-presenter.ts';
+
+export { PickedImages } from './picked-images.ts';
 
 export type RepliableInteraction =
   | ChatInputCommandInteraction
@@ -120,32 +123,4 @@ export async function followJob(ctx: BotContext, interaction: RepliableInteracti
     ...(interaction.attachmentSizeLimit ? { attachmentSizeLimit: interaction.attachmentSizeLimit } : {}),
   };
   await ctx.presenters.start(job, refs);
-}
-
-/** Downloads started when a context menu was used, keyed by the target message id. */
-export class PickedImages {
-  private readonly entries = new Map<string, { at: number; bytes: Promise<Buffer> }>();
-  constructor(
-    private readonly ttlMs = 15 * 60 * 1000,
-    private readonly max = 500,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  put(messageId: string, bytes: Promise<Buffer>): void {
-    bytes.catch(() => undefined); // awaited later; never an unhandled rejection
-    this.prune();
-    this.entries.set(messageId, { at: this.now(), bytes });
-    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
-  }
-
-  take(messageId: string): Promise<Buffer> | undefined {
-    this.prune();
-    const e = this.entries.get(messageId);
-    return e?.bytes;
-  }
-
-  private prune(): void {
-    const t = this.now();
-    for (const [k, v] of this.entries) if (t - v.at > this.ttlMs) this.entries.delete(k);
-  }
 }

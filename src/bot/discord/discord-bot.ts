@@ -91,7 +91,7 @@ export async function startDiscordBot(easel: Easel, config: EaselConfig['discord
     logger,
     download: { maxBytes: opts.maxInputBytes ?? 20 * 1024 * 1024, extraOrigins },
     presenters,
-    pickedImages: new PickedImages(15 * 60 * 1000, 500, now),
+    pickedImages: new PickedImages({ now }),
     pickedAttachments: new PickedAttachments({ ...(opts.stateDir ? { file: path.join(opts.stateDir, 'discord-picked-images.json') } : {}), now }),
     clicks: new RecentKeys(opts.doubleClickMs ?? 2_000, 10_000, now),
     now,

@@ -4,6 +4,7 @@
  * well inside Discord's 3-second window.
  */
 import { MessageFlags, type ChatInputCommandInteraction, type Message, type MessageContextMenuCommandInteraction } from 'discord.js';
+import type { AdmissionTicket } from '../../app/types.ts';
 import { UserError } from '../../commands/errors.ts';
 import type { CommandSpec } from '../../commands/types.ts';
 import { checkAttachment, downloadAttachment, type AttachmentInfo } from './attachment-download.ts';
@@ -36,19 +37,31 @@ export async function handleJobCommand(ctx: BotContext, interaction: ChatInputCo
     await replyError(ctx, interaction, err);
     return;
   }
+  // Admission (policy, limits, cooldown, a free upload slot) before anything is downloaded.
+  const actor = actorOf(interaction);
+  let ticket: AdmissionTicket;
+  try {
+    ticket = await ctx.easel.admit({ command: spec.name, actor });
+  } catch (err) {
+    await replyError(ctx, interaction, err);
+    return;
+  }
   let messageId: string | undefined;
   try {
     messageId = await deferPublic(interaction);
   } catch (err) {
+    ticket.release();
     ctx.logger.warn({ err: String(err) }, 'discord: could not acknowledge a command');
     return;
   }
   try {
     const images = await Promise.all(attachments.map((a) => downloadAttachment(a, ctx.download)));
-    const job = await ctx.easel.submit({ command: spec.name, options: typedOptions(interaction, spec), images, actor: actorOf(interaction) });
+    const job = await ctx.easel.submit({ command: spec.name, options: typedOptions(interaction, spec), images, actor, ticket });
     await followJob(ctx, interaction, job, messageId);
   } catch (err) {
     await replyError(ctx, interaction, err);
+  } finally {
+    ticket.release(); // a no-op once submit has used it
   }
 }
 
@@ -93,6 +106,9 @@ export async function handleContextMenu(
   }
   try {
     checkAttachment(image, ctx.download);
+    // Would this user be let in right now (policy, limits, cooldown)? Checked before the modal and
+    // before any download; the place is taken for real when the modal comes back.
+    (await ctx.easel.admit({ command: spec.name, actor: actorOf(interaction) })).release();
   } catch (err) {
     await replyError(ctx, interaction, err);
     return;
@@ -103,8 +119,8 @@ export async function handleContextMenu(
     ctx.logger.warn({ err: String(err) }, 'discord: could not open the modal');
     return;
   }
-  // Discord's links expire: fetch the image now, while the user types.
-  ctx.pickedImages.put(interaction.targetMessage.id, downloadAttachment(image, ctx.download));
+  // Discord's links expire: fetch the image now, while the user types, if the cache has room for it.
+  ctx.pickedImages.put(interaction.user.id, interaction.targetMessage.id, image.size || ctx.download.maxBytes, () => downloadAttachment(image, ctx.download));
   // Keep the link Discord resolved for us: after a restart the message cannot be read again.
   await ctx.pickedAttachments
     .put(interaction.targetMessage.id, image)

@@ -40,10 +40,18 @@ export async function handleModal(ctx: BotContext, interaction: ModalSubmitInter
       const command = parts.action.slice(4) as CommandName;
       const spec = ctx.easel.commands.find((s) => s.name === command);
       if (!spec) throw new UserError('not_found', `/${command} is not available any more.`);
-      const bytes = await (ctx.pickedImages.take(parts.id) ?? downloadPicked(ctx, parts.id));
-      const { note: _note, ...options } = modalValues(interaction);
-      const job = await ctx.easel.submit({ command, options, images: [bytes], actor: actorOf(interaction) });
-      await followJob(ctx, interaction, job, messageId);
+      // Admission before the picked image is (re)fetched and decoded.
+      const actor = actorOf(interaction);
+      const picked = ctx.pickedImages.take(interaction.user.id, parts.id);
+      const ticket = await ctx.easel.admit({ command, actor });
+      try {
+        const bytes = await (picked ?? downloadPicked(ctx, parts.id));
+        const { note: _note, ...options } = modalValues(interaction);
+        const job = await ctx.easel.submit({ command, options, images: [bytes], actor, ticket });
+        await followJob(ctx, interaction, job, messageId);
+      } finally {
+        ticket.release(); // a no-op once submit has used it
+      }
       return;
     }
     throw new UserError('not_found', 'That form is from an older version of Easel; please start again.');

@@ -15,7 +15,7 @@ import { WebClient } from '@slack/web-api';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { Easel, RenderLimits } from '../../app/types.ts';
+import type { AdmissionTicket, Easel, RenderLimits } from '../../app/types.ts';
 import type { EaselConfig } from '../../config/types.ts';
 import type { CommandName, CommandSpec, JobAction } from '../../commands/types.ts';
 import { isUserError } from '../../commands/errors.ts';
@@ -239,12 +239,15 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
 
   const startJob = async (req: StartRequest): Promise<JobRecord | undefined> => {
     let job: JobRecord | undefined;
+    let ticket: AdmissionTicket | undefined;
     try {
+      // Admission (policy, limits, cooldown, a free upload slot) before any file is fetched.
+      ticket = await easel.admit({ command: req.command, actor: req.actor });
       const images = [];
       for (const f of req.files) {
         images.push(await downloadSlackFile(await withDownloadLink(f), { botToken, extraHosts: fileHosts, maxBytes: maxDownloadBytes }));
       }
-      job = await easel.submit({ command: req.command, options: req.options, images, actor: req.actor });
+      job = await easel.submit({ command: req.command, options: req.options, images, actor: req.actor, ticket });
       const threadTs = req.threadTs ?? (await postRequest(req.channel, job, req.options));
       await delivery.track(job, { channel: req.channel, threadTs });
       return job;
@@ -253,6 +256,8 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       if (job) await easel.cancel(job.id, req.actor).catch(() => {});
       await tellUser(req.channel, req.actor.userId, req.threadTs, friendly(err), req.publicErrors, req.responseUrl);
       return undefined;
+    } finally {
+      ticket?.release(); // a no-op once submit has used it
     }
   };
 

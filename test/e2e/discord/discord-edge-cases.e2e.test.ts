@@ -164,7 +164,9 @@ describe('Discord edge cases', () => {
     // queueCap is 1 and Alice's job holds it.
     const refused = await restyle(bob, 'refused.png');
     expect(await ephemeralOf(refused)).toMatch(/queue is full/i);
-    expect(fake.original(refused)?.deleted ?? true).toBe(true);
+    // Refused at admission, before any download: only the asker sees it (no public reply is left).
+    const shown = fake.original(refused);
+    expect(shown === undefined || shown.deleted || (shown.flags & 64) !== 0).toBe(true);
     await app.simulator!.start();
     const done = await resultOf(waiting, 'result after the host came back');
     expect((await app.getJob(jobIdOf(done)))?.state).toBe('done');
