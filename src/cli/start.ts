@@ -98,6 +98,7 @@ async function startFrontEnds(config: EaselConfig, app: EaselApp, logger: Logger
     running.push({ stop: () => playground.close() });
     process.stdout.write(
       `\nEasel playground: ${playground.url}\n` +
+        (config.playground.token ? `It needs its access token: open it once as ${playground.url}?token=<playground.token / EASEL_PLAYGROUND_TOKEN>\n` : '') +
         `Health and metrics: ${ops.url}/healthz  ${ops.url}/metrics\n` +
         (status.simulated ? 'No ComfyUI host configured: using the built-in simulator (simulated images, no GPU).\n' : '') +
         (!platforms.discord && !platforms.slack ? 'No chat platform configured (set DISCORD_TOKEN or SLACK_BOT_TOKEN to connect one). ' : '') +

@@ -298,6 +298,9 @@ export async function startPlayground(easel: Easel, config: EaselConfig['playgro
           res.end();
           return;
         }
+        // Refused before its upload was read (or halfway): answer and close the connection rather
+        // than read and throw away the rest of a big body.
+        if (!req.complete) res.setHeader('connection', 'close');
         if (isUserError(err)) {
           const status =
             err.code === 'not_found' ? 404 : err.code === 'forbidden' ? 403 : TRY_LATER.has(err.code) ? 429 : 400;
