@@ -32,7 +32,9 @@ export interface ExecEnv {
   /** Consumes a pending stallNext(). */
   takeStall: () => boolean;
   /** Consumes a pending failNext() (only called from a sampler step). */
-  takeFailure: () => { exceptionType: string; message: string } | null;
+  takeFailure: () => { exceptionType: string; message: string; traceback?: string[] } | null;
+  /** Consumes a pending giantImageNext() (only called from SaveImage). */
+  takeGiantImage: () => boolean;
   setRunningNode: (sid: string | null, node: string | null) => void;
 }
 
@@ -211,8 +213,9 @@ export async function executePrompt(env: ExecEnv, item: QueueItem, historyPrompt
       samplerStep: (step) => {
         if (step !== 1) return;
         const f = env.takeFailure();
-        if (f) throw new NodeException(f.exceptionType, f.message);
+        if (f) throw new NodeException(f.exceptionType, f.message, f.traceback ?? []);
       },
+      giantOutput: () => env.takeGiantImage(),
       tick: async (value, max, ms, preview) => {
         deadline += ms;
         await control.sleep(Math.max(0, deadline - performance.now()));

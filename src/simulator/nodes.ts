@@ -8,6 +8,7 @@ import { pyJson } from './ordered-json.ts';
 import { pyRound } from './py-format.ts';
 import type { Folders } from './folders.ts';
 import { generateImages } from './fake-sampler.ts';
+import { giantPng } from './giant-png.ts';
 import {
   commonUpscale,
   cropRaw,
@@ -79,6 +80,8 @@ export interface RunContext {
   loadModel(name: string): Promise<void>;
   /** Sampler hook for failNext(): throws the armed exception, if any. */
   samplerStep(step: number): void;
+  /** giantImageNext() fault: true once, for the first SaveImage of the armed prompt. */
+  giantOutput(): boolean;
 }
 
 export interface NodeResult {
@@ -258,7 +261,10 @@ async function saveImages(
   for (let b = 0; b < images.items.length; b++) {
     const stem = loc.filename.replaceAll('%batch_num%', String(b));
     const file = `${stem}_${String(counter).padStart(5, '0')}_.png`;
-    const png = await encodePng(images.items[b], images.width, images.height, texts, compression);
+    const png =
+      type === 'output' && ctx.giantOutput()
+        ? giantPng()
+        : await encodePng(images.items[b], images.width, images.height, texts, compression);
     await fs.writeFile(path.join(loc.folder, file), png);
     results.push({ filename: file, subfolder: loc.subfolder, type });
     counter++;

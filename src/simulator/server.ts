@@ -89,7 +89,13 @@ export class SimulatorServer implements Simulator {
   private busy: BusyInterval[] = [];
   private submitted: string[] = [];
   private stallArmed = false;
-  private failArmed: { exceptionType: string; message: string } | null = null;
+  private failArmed: { exceptionType: string; message: string; traceback?: string[] } | null = null;
+  private giantArmed = false;
+  private echoArmed: 'prompt-400' | 'execution-error' | null = null;
+  /** Fault modes that belong to the host's set-up, not its process: they survive restarts. */
+  private endless = new Map<string, number>();
+  private oldStyleInterrupt = false;
+  private uploadsVanish = false;
   private objectInfoCache: { key: string; info: ObjectInfo } | null = null;
   private workerDone: Promise<void> = Promise.resolve();
 
@@ -183,9 +189,40 @@ export class SimulatorServer implements Simulator {
     this.resetProcessState();
   }
 
-  async restart(): Promise<void> {
+  async restart(opts: { loseInputs?: boolean } = {}): Promise<void> {
     await this.kill();
+    if (opts.loseInputs) this.loseInputs();
     await this.start();
+  }
+
+  loseInputs(): void {
+    fs.rmSync(this.folders.input, { recursive: true, force: true });
+    fs.mkdirSync(this.folders.input, { recursive: true });
+  }
+
+  endlessBodyNext(pathPrefix: string, count = 1): void {
+    if (count <= 0) this.endless.delete(pathPrefix);
+    else this.endless.set(pathPrefix, (this.endless.get(pathPrefix) ?? 0) + count);
+  }
+
+  giantImageNext(): void {
+    this.giantArmed = true;
+  }
+
+  echoHeadersNext(where: 'prompt-400' | 'execution-error'): void {
+    this.echoArmed = where;
+  }
+
+  globalInterruptOnly(on = true): void {
+    this.oldStyleInterrupt = on;
+  }
+
+  vanishingUploads(on = true): void {
+    this.uploadsVanish = on;
+  }
+
+  sendOversizedWsMessage(bytes: number): void {
+    this.hub.broadcastRaw(JSON.stringify({ type: 'status', data: { padding: 'x'.repeat(Math.max(0, bytes)) } }));
   }
 
   async close(): Promise<void> {
@@ -207,6 +244,8 @@ export class SimulatorServer implements Simulator {
     this.submitted = [];
     this.stallArmed = false;
     this.failArmed = null;
+    this.giantArmed = false;
+    this.echoArmed = null;
   }
 
   dropSockets(): void {
@@ -305,6 +344,11 @@ export class SimulatorServer implements Simulator {
               const f = this.failArmed;
               this.failArmed = null;
               return f;
+            },
+            takeGiantImage: () => {
+              const g = this.giantArmed;
+              this.giantArmed = false;
+              return g;
             },
             setRunningNode: (_sid, node) => {
               this.runningNode = node;
@@ -405,6 +449,7 @@ export class SimulatorServer implements Simulator {
     const method = req.method ?? 'GET';
     if (originRefused(req.headers.host, req.headers.origin)) return this.empty(res, 403);
     if (method === 'OPTIONS') return this.empty(res);
+    if (method === 'GET' && this.takeEndless(p)) return this.streamForever(p, res);
     try {
       await this.route(method, p, url, req, res);
     } catch (e) {
@@ -468,7 +513,10 @@ export class SimulatorServer implements Simulator {
         body = {};
       }
       const target = isObject(body) ? body.prompt_id : undefined;
-      if (target) {
+      if (this.oldStyleInterrupt) {
+        // ComfyUI before targeted interrupt: prompt_id is ignored, whatever runs is stopped.
+        if (this.running) this.control.interrupt();
+      } else if (target) {
         if (this.running && this.running[1] === target) this.control.interrupt();
       } else if (this.running) {
         this.control.interrupt();
@@ -534,6 +582,34 @@ export class SimulatorServer implements Simulator {
     return this.empty(res, 404, '404: Not Found');
   }
 
+  private takeEndless(p: string): boolean {
+    for (const [prefix, n] of this.endless) {
+      if (!p.startsWith(prefix)) continue;
+      if (n <= 1) this.endless.delete(prefix);
+      else this.endless.set(prefix, n - 1);
+      return true;
+    }
+    return false;
+  }
+
+  /** endlessBodyNext(): a 200 whose body never ends (until the client hangs up or the host is killed). */
+  private streamForever(p: string, res: http.ServerResponse): void {
+    const image = p.startsWith('/view');
+    res.writeHead(200, { 'Content-Type': image ? 'image/png' : 'application/json; charset=utf-8' });
+    const block = Buffer.alloc(64 * 1024, image ? 0 : 0x20);
+    res.write(image ? Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) : '{"padding": "');
+    const pump = () => {
+      while (!res.destroyed && !res.writableEnded) {
+        if (!res.write(block)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+    };
+    res.on('close', () => res.removeAllListeners('drain'));
+    pump();
+  }
+
   private systemStats(): unknown {
     const total = os.totalmem();
     const free = os.freemem();
@@ -582,6 +658,33 @@ export class SimulatorServer implements Simulator {
         error: { type: 'no_prompt', message: 'No prompt provided', details: 'No prompt provided', extra_info: {} },
         node_errors: {},
       });
+    }
+    const echo = this.echoArmed;
+    this.echoArmed = null;
+    if (echo === 'prompt-400') {
+      // A host (or a custom node / proxy in front of it) that puts the request it got into its error.
+      const seen = headersRepr(req.headers);
+      return this.json(res, 400, {
+        error: {
+          type: 'request_rejected',
+          message: `Rejected request ${seen}`,
+          details: `POST /prompt with headers ${seen}`,
+          extra_info: { headers: { ...req.headers } },
+        },
+        node_errors: {},
+      });
+    }
+    if (echo === 'execution-error') {
+      const seen = headersRepr(req.headers);
+      this.failArmed = {
+        exceptionType: 'RuntimeError',
+        message: `remote call failed; request headers were ${seen}`,
+        traceback: [
+          'Traceback (most recent call last):\n',
+          `  File "custom_nodes/remote.py", line 12, in call\n    requests.post(url, headers=${seen})\n`,
+          `RuntimeError: ${seen}\n`,
+        ],
+      };
     }
     const prompt = body.prompt;
     const promptId = 'prompt_id' in body ? pyStr(body.prompt_id) : randomUUID();
@@ -708,9 +811,16 @@ export class SimulatorServer implements Simulator {
         i++;
       }
     }
-    if (!duplicate) fs.writeFileSync(filepath, bytes);
+    if (!duplicate && !this.uploadsVanish) fs.writeFileSync(filepath, bytes);
+    if (this.uploadsVanish) fs.rmSync(filepath, { force: true });
     return this.json(res, 200, { name: filename, subfolder, type });
   }
+}
+
+/** Request headers the way a Python host would print them: {'Authorization': 'Bearer …', …}. */
+function headersRepr(headers: http.IncomingHttpHeaders): string {
+  const parts = Object.entries(headers).map(([k, v]) => `'${k.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase())}': '${String(v)}'`);
+  return `{${parts.join(', ')}}`;
 }
 
 function parseIntStrict(s: string): number {

@@ -83,6 +83,11 @@ export class WsHub {
     for (const c of this.bySid.values()) if (c.ws.readyState === c.ws.OPEN) c.ws.send(text);
   }
 
+  /** Send an already-encoded text frame to every socket (the oversized-message fault). */
+  broadcastRaw(text: string): void {
+    for (const c of this.all) if (c.ws.readyState === c.ws.OPEN) c.ws.send(text);
+  }
+
   /** Client if set, else broadcast (progress, progress_state, execution_interrupted). */
   sendOrBroadcast(sid: string | null, type: string, data: unknown): void {
     if (sid === null) this.broadcast(type, data);
