@@ -9,6 +9,7 @@
  * The input is decoded once; every attempt encodes from the same raw pixels.
  */
 import sharp, { type Sharp } from 'sharp';
+import { MAX_IMAGE_PIXELS, withinPixelLimit } from './pixel-limit.ts';
 import { sniffImage } from './sniff.ts';
 
 export interface FittedImage {
@@ -41,7 +42,7 @@ export interface RawFitOptions {
 }
 
 function fromRaw(raw: Raw): Sharp {
-  return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+  return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels }, limitInputPixels: MAX_IMAGE_PIXELS });
 }
 
 export async function encodeToFit(image: Buffer, maxBytes: number, opts: { preferPng?: boolean } = {}): Promise<FittedImage> {
@@ -56,7 +57,9 @@ export async function encodeToFit(image: Buffer, maxBytes: number, opts: { prefe
     if (format === 'webp') return { data: image, mime: 'image/webp', ext: 'webp' };
   }
 
-  const decoded = await sharp(image, { autoOrient: true, limitInputPixels: false }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const decoded = await withinPixelLimit(
+    sharp(image, { autoOrient: true, limitInputPixels: MAX_IMAGE_PIXELS }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }),
+  );
   const raw: Raw = {
     data: decoded.data,
     width: decoded.info.width,

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { MAX_IMAGE_PIXELS, withinPixelLimit } from './pixel-limit.ts';
 import { UserError } from '../commands/errors.ts';
 import type { StoredImage } from '../jobs/types.ts';
 import { sniffImage } from './sniff.ts';
@@ -47,7 +48,7 @@ export class ImageStore {
   async put(data: Buffer, opts: { label?: string } = {}): Promise<StoredImage> {
     const sniffed = sniffImage(data);
     if (sniffed.kind !== 'image') throw new Error(`ImageStore.put: not an image (looks like ${sniffed.looksLike})`);
-    const meta = await sharp(data, { limitInputPixels: false }).metadata();
+    const meta = await withinPixelLimit(sharp(data, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata());
     const sha256 = createHash('sha256').update(data).digest('hex');
     const relative = relativePath(sha256, sniffed.mime);
     const absolute = join(this.dir, relative);

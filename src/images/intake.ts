@@ -10,6 +10,7 @@
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { UserError } from '../commands/errors.ts';
 import { formatBytes, formatMegapixels } from './human-units.ts';
+import { MAX_IMAGE_PIXELS } from './pixel-limit.ts';
 import { FORMAT_DISPLAY, sniffImage, type ImageFormat } from './sniff.ts';
 import { looksTruncated, pngIsTruncated } from './truncation.ts';
 
@@ -106,7 +107,8 @@ export async function intakeImage(bytes: Buffer, limits: IntakeLimits, opts: Int
   // A PNG whose chunks stop short is refused without decoding anything.
   if (format === 'png' && pngIsTruncated(bytes)) throw damaged(format, bytes, 'truncated');
 
-  // Header only: cheap even for a 30000 x 30000 bomb, and no pixel limit so we can report the size.
+  // Header only (nothing is decoded): cheap even for a 30000 x 30000 bomb, and without sharp's pixel
+  // limit so the refusal below can say the size. Every decoding call has the limit.
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false, failOn: 'error' }).metadata();
@@ -119,10 +121,11 @@ export async function intakeImage(bytes: Buffer, limits: IntakeLimits, opts: Int
 
   const frameHeight = meta.pageHeight && meta.pageHeight > 0 ? meta.pageHeight : meta.height;
   const pixels = meta.width * frameHeight;
-  if (pixels > limits.maxPixels) {
+  const maxPixels = Math.min(limits.maxPixels, MAX_IMAGE_PIXELS);
+  if (pixels > maxPixels) {
     throw new UserError(
       'image_too_large',
-      `That image is ${meta.width} × ${frameHeight} (${formatMegapixels(pixels)}); the limit is ${formatMegapixels(limits.maxPixels)}.`,
+      `That image is ${meta.width} × ${frameHeight} (${formatMegapixels(pixels)}); the limit is ${formatMegapixels(maxPixels)}.`,
     );
   }
 
@@ -133,7 +136,7 @@ export async function intakeImage(bytes: Buffer, limits: IntakeLimits, opts: Int
 
   let pipeline = sharp(bytes, {
     failOn: 'error',
-    limitInputPixels: limits.maxPixels,
+    limitInputPixels: Math.min(limits.maxPixels, MAX_IMAGE_PIXELS),
     autoOrient: true,
     pages: 1,
     page: 0,
@@ -150,7 +153,7 @@ export async function intakeImage(bytes: Buffer, limits: IntakeLimits, opts: Int
   } catch (err) {
     const message = (err as Error).message;
     if (/pixel limit/i.test(message)) {
-      throw new UserError('image_too_large', `That image is larger than the ${formatMegapixels(limits.maxPixels)} limit.`);
+      throw new UserError('image_too_large', `That image is larger than the ${formatMegapixels(maxPixels)} limit.`);
     }
     throw damaged(format, bytes, message);
   }

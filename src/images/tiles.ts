@@ -4,6 +4,7 @@
  * letting libvips composite several full-size layers; only the small label overlays are composited.
  */
 import sharp, { type OverlayOptions } from 'sharp';
+import { MAX_IMAGE_PIXELS, withinPixelLimit } from './pixel-limit.ts';
 import type { RawImage } from './fit-bytes.ts';
 
 export interface Tile {
@@ -32,7 +33,7 @@ export function parseHexColour(hex: string): [number, number, number] {
 export async function imageSizes(images: Buffer[]): Promise<Size[]> {
   return Promise.all(
     images.map(async (img) => {
-      const m = await sharp(img).metadata();
+      const m = await withinPixelLimit(sharp(img, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata());
       return { width: m.autoOrient?.width ?? m.width, height: m.autoOrient?.height ?? m.height };
     }),
   );
@@ -40,7 +41,7 @@ export async function imageSizes(images: Buffer[]): Promise<Size[]> {
 
 /** RGB pixels of `image` fitted inside cellW × cellH (aspect kept), transparency flattened onto `background`. */
 export async function tileFor(image: Buffer, size: Size, cellW: number, cellH: number, background: string): Promise<Tile> {
-  let pipeline = sharp(image, { autoOrient: true });
+  let pipeline = sharp(image, { autoOrient: true, limitInputPixels: MAX_IMAGE_PIXELS });
   const fits = size.width <= cellW && size.height <= cellH;
   const touches = size.width === cellW || size.height === cellH;
   if (!fits || !touches) pipeline = pipeline.resize({ width: cellW, height: cellH, fit: 'inside', kernel: 'mitchell' });
@@ -76,7 +77,7 @@ export function blit(canvas: Canvas, tile: Tile, left: number, top: number): voi
 
 /** The canvas with the (small) label overlays drawn on it, as raw RGB pixels ready to encode. */
 export async function finishCanvas(canvas: Canvas, overlays: OverlayOptions[]): Promise<RawImage> {
-  const { data, info } = await sharp(canvas.data, { raw: { width: canvas.width, height: canvas.height, channels: 3 } })
+  const { data, info } = await sharp(canvas.data, { raw: { width: canvas.width, height: canvas.height, channels: 3 }, limitInputPixels: MAX_IMAGE_PIXELS })
     .composite(overlays)
     .removeAlpha()
     .raw()
