@@ -52,6 +52,8 @@ export async function encodeToFit(image: Buffer, maxBytes: number, opts: { prefe
   const format = sniffed.kind === 'image' ? sniffed.format : undefined;
 
   if (image.length <= maxBytes) {
+    // Passed on undecoded, but never a picture bigger than Easel decodes (header read only).
+    await withinPixelLimit(sharp(image, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata());
     if (format === 'png' && preferPng) return { data: image, mime: 'image/png', ext: 'png' };
     if (format === 'jpeg') return { data: image, mime: 'image/jpeg', ext: 'jpg' };
     if (format === 'webp') return { data: image, mime: 'image/webp', ext: 'webp' };
