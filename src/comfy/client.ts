@@ -9,9 +9,13 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { IMAGE_ANSWER_MAX_BYTES, OBJECT_INFO_MAX_BYTES } from './answer-caps.ts';
 import { decodeBinaryFrame } from './binary-frames.ts';
+import sharp from 'sharp';
+import { MAX_IMAGE_PIXELS } from '../images/pixel-limit.ts';
 import {
   ComfyError,
+  HostImageTooLargeError,
   HostUnavailableError,
   UploadTooLargeError,
   WorkflowRejectedError,
@@ -52,6 +56,25 @@ export interface ComfyClientOptions {
    * that submitted them (default 1_000).
    */
   attachPollMs?: number;
+}
+
+/** An image a workflow loads, with a way to read its bytes again (for a re-upload after a host lost it). */
+export interface ReuploadableInput {
+  /** The value uploadImage() returned and the workflow's LoadImage uses. */
+  value: string;
+  ext?: string;
+  read: () => Promise<Buffer>;
+}
+
+export interface SubmitOptions {
+  promptId?: string;
+  extraPngInfo?: Record<string, unknown>;
+  /**
+   * The uploaded images the workflow loads. When the host answers that one of them is missing (it
+   * restarted without its input folder, or cleaned it), they are uploaded again and the prompt is
+   * submitted once more; a second "missing" fails for good.
+   */
+  inputs?: ReuploadableInput[];
 }
 
 /** The client was closed while a prompt was still in flight (the prompt may still run on the host). */
@@ -139,6 +162,8 @@ export class ComfyClient extends EventEmitter {
   private reconciling: Promise<void> | undefined;
   private maintenance: NodeJS.Timeout | undefined;
   private serverMaxUpload: number | undefined;
+  /** What system_stats said last (version, devices): a change means another host or a restart. */
+  private identity: string | undefined;
 
   constructor(
     readonly host: HostConfig,
@@ -243,6 +268,39 @@ export class ComfyClient extends EventEmitter {
     return value;
   }
 
+  /**
+   * Upload the missing images again (the host lost them). Returns how to rewrite the workflow (the host
+   * may store them under another name), or undefined when one of them is not ours to re-upload.
+   */
+  private async reupload(
+    missing: string[],
+    inputs: ReuploadableInput[],
+  ): Promise<{ apply: (wf: Workflow) => Workflow; inputs: ReuploadableInput[] } | undefined> {
+    const renamed = new Map<string, string>();
+    for (const value of missing) {
+      const source = inputs.find((i) => i.value === value);
+      if (!source) return undefined;
+      renamed.set(value, await this.uploadImage(await source.read(), source.ext ? { ext: source.ext } : {}));
+    }
+    return {
+      apply: (wf) => {
+        const out: Workflow = {};
+        for (const [id, node] of Object.entries(wf)) {
+          const ins: Record<string, unknown> = { ...(node?.inputs ?? {}) };
+          for (const [k, v] of Object.entries(ins)) if (typeof v === 'string' && renamed.has(v)) ins[k] = renamed.get(v);
+          out[id] = { ...node, inputs: ins };
+        }
+        return out;
+      },
+      inputs: inputs.map((i) => (renamed.has(i.value) ? { ...i, value: renamed.get(i.value)! } : i)),
+    };
+  }
+
+  /** Forget every upload: the host restarted, or is another host now (its input folder may be empty). */
+  forgetAllUploads(): void {
+    this.uploaded.clear();
+  }
+
   /** Forget that an upload is on the host (e.g. the host said the LoadImage file is missing). */
   forgetUpload(value: string): void {
     for (const [name, v] of this.uploaded) if (v === value || name === value) this.uploaded.delete(name);
@@ -261,7 +319,7 @@ export class ComfyClient extends EventEmitter {
     });
     // 413 is plain text: classify it before any JSON parsing.
     if (res.status === 413) {
-      const limit = /size (\d+(?:\.\d+)?) exceeded/.exec(res.body.toString('utf8'))?.[1];
+      const limit = /size (\d+(?:\.\d+)?) exceeded/.exec(this.http.text(res))?.[1];
       throw new UploadTooLargeError(limit ? Number(limit) : this.serverMaxUpload);
     }
     if (res.status !== 200) throw this.http.unexpected('POST', '/upload/image', res);
@@ -279,10 +337,11 @@ export class ComfyClient extends EventEmitter {
    * Queue a workflow. Rejects WorkflowRejectedError (400, problems in plain words naming node, input
    * and reason) or HostUnavailableError. A 200 that still drops some outputs resolves with `warnings`.
    */
-  async submit(
-    workflow: Workflow,
-    opts: { promptId?: string; extraPngInfo?: Record<string, unknown> } = {},
-  ): Promise<PromptRun> {
+  async submit(workflow: Workflow, opts: SubmitOptions = {}): Promise<PromptRun> {
+    return this.submitOnce(workflow, opts, true);
+  }
+
+  private async submitOnce(workflow: Workflow, opts: SubmitOptions, mayReupload: boolean): Promise<PromptRun> {
     if (this.closed) throw this.http.unavailable('the client was closed');
     if (!this.started) await this.connect();
     const promptId = (opts.promptId ?? randomUUID()).toLowerCase();
@@ -313,15 +372,30 @@ export class ComfyClient extends EventEmitter {
     }
     if (res.status === 400) {
       this.trackers.delete(promptId);
+      // Redacted before anything reads it: a host may echo our Authorization header in its error.
+      const text = this.http.text(res);
       let body: unknown;
       try {
-        body = JSON.parse(res.body.toString('utf8'));
+        body = JSON.parse(text);
       } catch {
-        body = { error: { type: 'bad_request', message: `HTTP 400 ${this.http.redact(res.body.toString('utf8').slice(0, 200))}` } };
+        body = { error: { type: 'bad_request', message: `HTTP 400 ${text.slice(0, 200)}` } };
       }
       const rejection = rejectionFromBody(body, wf, this.catalogueValue);
-      for (const missing of missingInputImages(rejection.problems)) this.forgetUpload(missing);
-      throw rejection;
+      const missing = missingInputImages(rejection.problems, wf);
+      for (const m of missing) this.forgetUpload(m);
+      if (missing.length === 0) throw rejection;
+      if (!mayReupload) {
+        throw new WorkflowRejectedError(
+          rejection.problems.map((p) =>
+            missing.some((m) => p.reason.includes(m) || p.input === 'image')
+              ? { ...p, reason: `${p.reason}, even after Easel uploaded it again (is the host's input folder writable?)` }
+              : p,
+          ),
+        );
+      }
+      const again = await this.reupload(missing, opts.inputs ?? []);
+      if (!again) throw rejection;
+      return this.submitOnce(again.apply(workflow), { ...opts, inputs: again.inputs }, false);
     }
     if (res.status !== 200) {
       this.trackers.delete(promptId);
@@ -371,17 +445,19 @@ export class ComfyClient extends EventEmitter {
   }
 
   /**
-   * Stop a prompt: POST /interrupt {prompt_id} (a running prompt ends with execution_interrupted).
-   * With a prompt id, a prompt still waiting in the queue is removed as well, so "cancel" always works.
-   * Without one: ComfyUI's global interrupt of whatever runs.
+   * Stop one prompt of ours, and only that one. GET /queue says where it is: still waiting -> removed
+   * from the queue (POST /queue {delete}); running -> POST /interrupt {prompt_id}; in neither -> it
+   * already ended. /interrupt is sent only for a prompt the host reports as running, because a
+   * ComfyUI from before targeted interrupt ignores prompt_id and stops whatever runs — possibly
+   * another user's job. There is deliberately no "interrupt whatever runs".
    */
-  async interrupt(promptId?: string): Promise<void> {
-    if (!promptId) {
-      await this.expectOk('POST', '/interrupt', { json: {} });
-      return;
+  async interrupt(promptId: string): Promise<void> {
+    const queue = await this.queue();
+    if (queue.pending.some((i) => i.promptId === promptId)) {
+      await this.expectOk('POST', '/queue', { json: { delete: [promptId] } });
+    } else if (queue.running.some((i) => i.promptId === promptId)) {
+      await this.expectOk('POST', '/interrupt', { json: { prompt_id: promptId } });
     }
-    await this.expectOk('POST', '/queue', { json: { delete: [promptId] } });
-    await this.expectOk('POST', '/interrupt', { json: { prompt_id: promptId } });
     const t = this.trackers.get(promptId);
     if (t) await this.reconcile([t], 'cancelled');
   }
@@ -418,14 +494,27 @@ export class ComfyClient extends EventEmitter {
   }
 
   async systemStats(): Promise<SystemStats> {
-    return parseSystemStats(await this.http.json('GET', '/system_stats'));
+    const stats = parseSystemStats(await this.http.json('GET', '/system_stats'));
+    const identity = JSON.stringify([
+      stats.comfyuiVersion,
+      stats.os,
+      stats.pytorchVersion,
+      stats.devices.map((d) => [d.name, d.type, d.vramTotal]),
+    ]);
+    // Same URL, other host (or a reinstalled one): what we uploaded before is not there.
+    if (this.identity !== undefined && this.identity !== identity) this.forgetAllUploads();
+    this.identity = identity;
+    return stats;
   }
 
   /** The host's node definitions, cached until refresh or reconnect. */
   async objectInfo(opts: { refresh?: boolean } = {}): Promise<NodeCatalogue> {
     if (opts.refresh || !this.catalogue) {
       const p = this.http
-        .json<RawObjectInfo>('GET', '/object_info', { timeoutMs: Math.max(this.http.defaultTimeoutMs, DEFAULT_TRANSFER_TIMEOUT_MS) })
+        .json<RawObjectInfo>('GET', '/object_info', {
+          timeoutMs: Math.max(this.http.defaultTimeoutMs, DEFAULT_TRANSFER_TIMEOUT_MS),
+          maxBytes: OBJECT_INFO_MAX_BYTES,
+        })
         .then((raw) => {
           const cat = new NodeCatalogue(raw);
           if (this.catalogue === p) this.catalogueValue = cat;
@@ -444,6 +533,7 @@ export class ComfyClient extends EventEmitter {
     const res = await this.http.call('GET', '/view', {
       query: { filename: ref.filename, subfolder: ref.subfolder || undefined, type: ref.type },
       timeoutMs: Math.max(this.http.defaultTimeoutMs, DEFAULT_TRANSFER_TIMEOUT_MS),
+      maxBytes: IMAGE_ANSWER_MAX_BYTES,
     });
     if (res.status === 404) {
       const where = `${ref.type}${ref.subfolder ? `/${ref.subfolder}` : ''}`;
@@ -454,7 +544,28 @@ export class ComfyClient extends EventEmitter {
       );
     }
     if (res.status !== 200) throw this.http.unexpected('GET', '/view', res);
+    await this.checkPixels(res.body);
     return res.body;
+  }
+
+  /** Refuse an image whose header announces more pixels than Easel decodes (read from the header only). */
+  private async checkPixels(bytes: Buffer): Promise<void> {
+    let meta;
+    try {
+      meta = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata();
+    } catch (err) {
+      if (!/pixel limit/i.test((err as Error).message)) return; // not an image sharp knows: later steps say so
+      const png = bytes.length >= 24 && bytes.toString('latin1', 12, 16) === 'IHDR';
+      throw new HostImageTooLargeError(
+        this.host.name,
+        png ? bytes.readUInt32BE(16) : undefined,
+        png ? bytes.readUInt32BE(20) : undefined,
+        MAX_IMAGE_PIXELS,
+      );
+    }
+    const w = meta.width ?? 0;
+    const h = (meta.pageHeight && meta.pageHeight > 0 ? meta.pageHeight : meta.height) ?? 0;
+    if (w * h > MAX_IMAGE_PIXELS) throw new HostImageTooLargeError(this.host.name, w, h, MAX_IMAGE_PIXELS);
   }
 
   // ---------------------------------------------------------------- internals
@@ -469,7 +580,9 @@ export class ComfyClient extends EventEmitter {
     this.everOpened = true;
     this.reportedDown = false;
     if (reconnect) {
-      this.catalogue = undefined; // the host may have restarted with other models
+      // The host may have restarted: with other models, and without the images we uploaded.
+      this.catalogue = undefined;
+      this.forgetAllUploads();
     }
     void this.reconcileAll().finally(() => {
       if (this.socket.isOpen) this.emit('up');

@@ -86,3 +86,17 @@ export class UploadTooLargeError extends ComfyError {
     );
   }
 }
+
+/** The host sent back an image with more pixels than Easel decodes (a tiny file can hold a huge picture). */
+export class HostImageTooLargeError extends ComfyError {
+  constructor(
+    readonly host: string,
+    readonly width: number | undefined,
+    readonly height: number | undefined,
+    readonly limitPixels: number,
+  ) {
+    const mp = (n: number) => `${Math.round(n / 100_000) / 10} MP`;
+    const size = width && height ? `${width} × ${height} pixels (${mp(width * height)})` : `more than ${mp(limitPixels)}`;
+    super(`ComfyUI host ${host} sent back an image of ${size}; Easel accepts at most ${mp(limitPixels)}`, 'host_image_too_large');
+  }
+}

@@ -1,9 +1,12 @@
 /**
- * HTTP to one ComfyUI host through undici: auth headers on every call, a timeout on every call,
- * failures as HostUnavailableError naming the host and the reason (never a secret).
+ * HTTP to one ComfyUI host through undici: auth headers on every call, a timeout on every call, a
+ * byte cap on every answer, failures as HostUnavailableError naming the host and the reason (never a
+ * secret). Text from the host leaves through text()/parse()/unexpected(), all redacted.
  */
 import { Agent, request } from 'undici';
-import { authHeaders, normaliseHost, redactSecrets, secretsOf } from './auth-headers.ts';
+import { ERROR_BODY_MAX_BYTES, formatCap, JSON_ANSWER_MAX_BYTES } from './answer-caps.ts';
+import { authHeaders, normaliseHost, secretsOf } from './auth-headers.ts';
+import { hostRedactor, type Redactor } from './redact.ts';
 import { ComfyError, HostUnavailableError } from './errors.ts';
 import type { HostConfig } from './types.ts';
 
@@ -33,6 +36,8 @@ export interface CallOptions {
   body?: Buffer;
   contentType?: string;
   timeoutMs?: number;
+  /** Most bytes read from a 2xx answer (default JSON_ANSWER_MAX_BYTES); error answers: at most ERROR_BODY_MAX_BYTES. */
+  maxBytes?: number;
 }
 
 function seconds(ms: number): string {
@@ -84,7 +89,7 @@ export function statusReason(status: number, statusText?: string): string | unde
 export class HostHttp {
   readonly baseUrl: string;
   private readonly headers: Record<string, string>;
-  private readonly secrets: string[];
+  private readonly scrub: Redactor;
   private readonly agent: Agent;
   private closed = false;
 
@@ -92,7 +97,10 @@ export class HostHttp {
     const { baseUrl, auth } = normaliseHost(host);
     this.baseUrl = baseUrl;
     this.headers = authHeaders(auth);
-    this.secrets = [...secretsOf(host), ...secretsOf({ url: host.url, auth })];
+    this.scrub = hostRedactor(
+      [...secretsOf(host), ...secretsOf({ url: host.url, auth })],
+      auth.kind === 'header' ? [auth.name] : [],
+    );
     this.agent = new Agent({
       keepAliveTimeout: 4_000,
       connect: { timeout: Math.min(10_000, host.timeoutMs ?? DEFAULT_TIMEOUT_MS) },
@@ -115,9 +123,14 @@ export class HostHttp {
     return `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
   }
 
-  /** Remove the host's secrets from a text (for anything that might end up in a message or log). */
+  /** The one redaction for host text: this host's secrets and any credential-looking echo (see redact.ts). */
   redact(text: string): string {
-    return redactSecrets(text, this.secrets);
+    return this.scrub(text);
+  }
+
+  /** An answer's body as redacted text. */
+  text(res: HttpResult): string {
+    return this.redact(res.body.toString('utf8'));
   }
 
   unavailable(reason: string): HostUnavailableError {
@@ -150,12 +163,31 @@ export class HostHttp {
         signal: controller.signal,
         dispatcher: this.agent,
       });
-      const chunks: Buffer[] = [];
-      for await (const chunk of res.body) chunks.push(chunk as Buffer);
-      const result: HttpResult = { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
       const bad = statusReason(res.statusCode, res.statusText);
-      if (bad) throw this.unavailable(`${method} ${path}: ${bad}`);
-      return result;
+      if (bad) {
+        res.body.destroy();
+        throw this.unavailable(`${method} ${path}: ${bad}`);
+      }
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      const cap = ok ? (opts.maxBytes ?? JSON_ANSWER_MAX_BYTES) : Math.min(opts.maxBytes ?? ERROR_BODY_MAX_BYTES, ERROR_BODY_MAX_BYTES);
+      const tooLarge = () => {
+        // Stop reading and drop the connection: an endless body must cost nothing more.
+        res.body.destroy();
+        controller.abort();
+        return this.unavailable(
+          `${method} ${path}: the answer is larger than ${formatCap(cap)}, Easel's limit for it; reading was stopped`,
+        );
+      };
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > cap) throw tooLarge();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > cap) throw tooLarge();
+        chunks.push(chunk as Buffer);
+      }
+      return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
     } catch (err) {
       if (err instanceof ComfyError) throw err;
       if (controller.signal.aborted) throw this.unavailable(`${method} ${path}: no answer within ${seconds(timeoutMs)}`);
@@ -174,7 +206,8 @@ export class HostHttp {
 
   parse<T>(method: string, path: string, res: HttpResult): T {
     try {
-      return JSON.parse(res.body.toString('utf8')) as T;
+      // Redacted before parsing: every string inside (node errors, history messages) comes out clean.
+      return JSON.parse(this.text(res)) as T;
     } catch {
       throw new HostRequestError(
         this.host.name,
@@ -185,7 +218,7 @@ export class HostHttp {
   }
 
   unexpected(method: string, path: string, res: HttpResult): HostRequestError {
-    const text = this.redact(res.body.toString('utf8').slice(0, 200).trim());
+    const text = this.text(res).slice(0, 200).trim();
     const hint = res.status === 404 ? ' (is the URL a ComfyUI server?)' : '';
     return new HostRequestError(
       this.host.name,

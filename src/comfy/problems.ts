@@ -327,13 +327,21 @@ export function rejectionFromBody(body: unknown, workflow: Workflow, catalogue?:
   return new WorkflowRejectedError(problems, `the host rejected the workflow: ${problems.map((p) => p.reason).join('; ')}`);
 }
 
-/** LoadImage files the host said it does not have (so a cached upload must be redone). */
-export function missingInputImages(problems: WorkflowProblem[]): string[] {
+/**
+ * LoadImage files the host said it does not have (so a cached upload must be redone): ComfyUI's
+ * "Invalid image file" custom validation, or — on versions that list input files as a combo — an
+ * image value "not in list" (read from the workflow when given).
+ */
+export function missingInputImages(problems: WorkflowProblem[], workflow?: Workflow): string[] {
   const out: string[] = [];
   for (const p of problems) {
-    if (p.type !== 'custom_validation_failed') continue;
-    const m = /image file "(.*)" is not on the host/.exec(p.reason);
-    if (m) out.push(m[1]);
+    if (p.type === 'custom_validation_failed') {
+      const m = /image file "(.*)" is not on the host/.exec(p.reason);
+      if (m) out.push(m[1]);
+    } else if (p.type === 'value_not_in_list' && p.input === 'image' && /^LoadImage/.test(p.classType ?? '')) {
+      const v = workflow?.[p.nodeId]?.inputs?.image;
+      if (typeof v === 'string') out.push(v);
+    }
   }
   return out;
 }

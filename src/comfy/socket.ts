@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { formatCap, WS_MESSAGE_MAX_BYTES } from './answer-caps.ts';
 import { authFailureDelay, backoffDelay, type BackoffOptions } from './backoff.ts';
 import { networkReason } from './http.ts';
 
@@ -23,8 +24,10 @@ export interface HostSocketOptions {
   previewMetadata: boolean;
   /** GET /prompt: true when the host answers HTTP. */
   probe: () => Promise<boolean>;
-  /** Keeps secrets out of reasons. */
+  /** Keeps secrets out of reasons and out of every text message the host sends. */
   redact: (text: string) => string;
+  /** Largest message accepted (default WS_MESSAGE_MAX_BYTES); a bigger one drops the socket, which reconnects. */
+  maxMessageBytes?: number;
   random?: () => number;
 }
 
@@ -55,6 +58,10 @@ export class HostSocket extends EventEmitter {
 
   get failure(): { reason: string; auth: boolean } | undefined {
     return this.lastFailure;
+  }
+
+  get maxMessageBytes(): number {
+    return this.opts.maxMessageBytes ?? WS_MESSAGE_MAX_BYTES;
   }
 
   get wsUrl(): string {
@@ -125,7 +132,7 @@ export class HostSocket extends EventEmitter {
         headers: this.opts.headers,
         handshakeTimeout: this.opts.connectTimeoutMs,
         perMessageDeflate: false,
-        maxPayload: 256 * 1024 * 1024,
+        maxPayload: this.maxMessageBytes,
       });
     } catch (err) {
       this.onAttemptFailed(networkReason(err), false);
@@ -160,7 +167,8 @@ export class HostSocket extends EventEmitter {
       }
       let msg: unknown;
       try {
-        msg = JSON.parse(buf.toString('utf8'));
+        // Redacted before parsing: execution_error texts and tracebacks may echo credentials.
+        msg = JSON.parse(this.opts.redact(buf.toString('utf8')));
       } catch {
         return; // not ours to understand
       }
@@ -173,6 +181,12 @@ export class HostSocket extends EventEmitter {
       this.lastSeen = Date.now();
     });
     ws.on('error', (err: Error) => {
+      if ((err as Error & { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        // ws closes the socket (1009) itself; say why, and the usual reconnect follows.
+        (ws as WebSocket & { dropReason?: string }).dropReason =
+          `the host sent a WebSocket message larger than ${formatCap(this.maxMessageBytes)}, Easel's limit`;
+        return;
+      }
       const status = /Unexpected server response: (\d+)/.exec(err.message);
       if (status) {
         const code = Number(status[1]);

@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ComfyClient, PromptRun } from '../comfy/client.ts';
+import type { ComfyClient, PromptRun, ReuploadableInput } from '../comfy/client.ts';
 import {
   ComfyError,
   HostUnavailableError,
@@ -483,6 +483,12 @@ export class JobService {
         const bytes = await this.images.read(input);
         uploaded.push(await client.uploadImage(bytes, { ext: extOf(input.mime) }));
       }
+      // If the host lost them (restarted without its input folder), the client uploads them again once.
+      const reuploadable: ReuploadableInput[] = job.inputs.map((input, k) => ({
+        value: uploaded[k],
+        ext: extOf(input.mime),
+        read: () => this.images.read(input),
+      }));
       if (aj.cancelRequested || this.closing) return;
 
       const plan = this.deps.plan(job, preset, uploaded, catalogue);
@@ -500,7 +506,7 @@ export class JobService {
         const runNo = i + 1;
         if (runOutputs.has(runNo)) continue;
         const isLast = plan.runs.every((_, k) => k + 1 <= runNo || runOutputs.has(k + 1));
-        const outputs = await this.runOne(aj, host, client, plan, runNo);
+        const outputs = await this.runOne(aj, host, client, plan, runNo, reuploadable);
         if (outputs === undefined) return; // cancelled or closing
         // The GPU is free of us once the last prompt is done: let the next job in before downloads finish.
         if (isLast) releaseSlot();
@@ -544,6 +550,7 @@ export class JobService {
     client: ComfyClient,
     plan: JobPlan,
     runNo: number,
+    inputs: ReuploadableInput[],
   ): Promise<{ client: ComfyClient; refs: ImageRef[]; attempt: PromptAttempt } | undefined> {
     const job = aj.job;
     const attempts = job.attempts!;
@@ -577,7 +584,7 @@ export class JobService {
           return undefined;
         }
         try {
-          run = await client.submit(plan.runs[runNo - 1].workflow, { promptId });
+          run = await client.submit(plan.runs[runNo - 1].workflow, { promptId, inputs });
         } catch (err) {
           // Refused (bad workflow, too large...): never queued there. Unreachable: it may have been.
           if (!(err instanceof HostUnavailableError)) attempt.outcome = 'failed';
