@@ -296,6 +296,16 @@ export class ComfyClient extends EventEmitter {
     };
   }
 
+  /** Upload these inputs again for real (the host lost them while a prompt waited); values usually stay the same. */
+  async reuploadInputs(inputs: ReuploadableInput[]): Promise<ReuploadableInput[]> {
+    const out: ReuploadableInput[] = [];
+    for (const i of inputs) {
+      this.forgetUpload(i.value);
+      out.push({ ...i, value: await this.uploadImage(await i.read(), i.ext ? { ext: i.ext } : {}) });
+    }
+    return out;
+  }
+
   /** Forget every upload: the host restarted, or is another host now (its input folder may be empty). */
   forgetAllUploads(): void {
     this.uploaded.clear();

@@ -5,7 +5,7 @@
  *   LoadImage (node 10): image file "x.png" is not on the host
  *   CheckpointLoaderSimple (node 4): ckpt_name "x" is not one of the host's options: a, b
  */
-import { WorkflowRejectedError, type WorkflowProblem } from './errors.ts';
+import { ExecutionFailedError, WorkflowRejectedError, type WorkflowProblem } from './errors.ts';
 import type { NodeCatalogue } from './node-catalogue.ts';
 import type { Workflow } from './types.ts';
 
@@ -344,4 +344,13 @@ export function missingInputImages(problems: WorkflowProblem[], workflow?: Workf
     }
   }
   return out;
+}
+
+/** A prompt that failed because its LoadImage file vanished between validation and execution. */
+export function isMissingInputFailure(err: unknown): boolean {
+  return (
+    err instanceof ExecutionFailedError &&
+    /^LoadImage/.test(err.classType) &&
+    /FileNotFound|No such file|Invalid image file/i.test(`${err.exceptionType} ${err.exceptionMessage}`)
+  );
 }

@@ -27,6 +27,7 @@ import {
 } from '../comfy/errors.ts';
 import type { HostPool } from '../comfy/host-pool.ts';
 import type { NodeCatalogue } from '../comfy/node-catalogue.ts';
+import { isMissingInputFailure } from '../comfy/problems.ts';
 import type { ImageRef, PromptEvent } from '../comfy/types.ts';
 import { UserError } from '../commands/errors.ts';
 import type { Preset } from '../commands/preset.ts';
@@ -554,6 +555,7 @@ export class JobService {
   ): Promise<{ client: ComfyClient; refs: ImageRef[]; attempt: PromptAttempt } | undefined> {
     const job = aj.job;
     const attempts = job.attempts!;
+    let reuploaded = false;
     for (;;) {
       let attempt = attempts.find((a) => a.run === runNo && !a.outcome);
       if (attempt && attempt.host !== host) {
@@ -618,6 +620,13 @@ export class JobService {
           attempt.outcome = 'lost';
           await this.save(aj);
           continue;
+        }
+        // The host lost an input image while the prompt waited (e.g. restarted without its input
+        // folder): upload the inputs again and run it once more; a second loss fails the job.
+        if (isMissingInputFailure(err) && !reuploaded && inputs.length > 0 && !aj.cancelRequested && !this.closing) {
+          reuploaded = true;
+          const fresh = await client.reuploadInputs(inputs);
+          if (fresh.every((f, k) => f.value === inputs[k].value)) continue;
         }
         throw err;
       }

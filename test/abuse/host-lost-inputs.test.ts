@@ -46,6 +46,31 @@ describe('jobs on a host that restarts without its input folder', () => {
   });
 });
 
+describe('an input lost while its prompt waits in the host queue', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ hosts: 1, stepMs: 10 });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('fails at LoadImage on the host; Easel uploads it again and reruns it once', async () => {
+    const other = await h.images.put(await pngOf([12, 34, 56], 48));
+    h.sims[0].stallNext();
+    const running = await h.service.enqueue(h.makeJob('bob', { steps: 2 }));
+    await h.waitFor(() => h.eventsOf(running.id).some((e) => e.type === 'running'), 10_000, "Bob's job to run");
+    const waiting = await h.service.enqueue({ ...h.makeJob('alice', { steps: 2 }), inputs: [other] });
+    await h.waitFor(() => h.eventsOf(waiting.id).some((e) => e.type === 'submitted'), 10_000, "Alice's job to wait on the host");
+    h.sims[0].loseInputs();
+    h.sims[0].release();
+    expect((await h.finished(running.id)).type).toBe('done');
+    const end = await h.finished(waiting.id);
+    expect(end.type === 'failed' ? end.reason : end.type).toBe('done');
+    expect((await h.store.get(waiting.id))!.promptIds).toHaveLength(2);
+  });
+});
+
 describe('the client', () => {
   let sim: Simulator;
   let client: ComfyClient;
