@@ -9,10 +9,10 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { IMAGE_ANSWER_MAX_BYTES, OBJECT_INFO_MAX_BYTES } from './answer-caps.ts';
-import { decodeBinaryFrame } from './binary-frames.ts';
 import sharp from 'sharp';
 import { MAX_IMAGE_PIXELS } from '../images/pixel-limit.ts';
+import { IMAGE_ANSWER_MAX_BYTES, OBJECT_INFO_MAX_BYTES } from './answer-caps.ts';
+import { decodeBinaryFrame } from './binary-frames.ts';
 import {
   ComfyError,
   HostImageTooLargeError,

@@ -86,6 +86,12 @@ export function statusReason(status: number, statusText?: string): string | unde
   return undefined;
 }
 
+/** Stop reading a body and drop its connection; the abort error it then emits is expected, not a crash. */
+function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 export class HostHttp {
   readonly baseUrl: string;
   private readonly headers: Record<string, string>;
@@ -165,14 +171,14 @@ export class HostHttp {
       });
       const bad = statusReason(res.statusCode, res.statusText);
       if (bad) {
-        res.body.destroy();
+        discard(res.body);
         throw this.unavailable(`${method} ${path}: ${bad}`);
       }
       const ok = res.statusCode >= 200 && res.statusCode < 300;
       const cap = ok ? (opts.maxBytes ?? JSON_ANSWER_MAX_BYTES) : Math.min(opts.maxBytes ?? ERROR_BODY_MAX_BYTES, ERROR_BODY_MAX_BYTES);
       const tooLarge = () => {
         // Stop reading and drop the connection: an endless body must cost nothing more.
-        res.body.destroy();
+        discard(res.body);
         controller.abort();
         return this.unavailable(
           `${method} ${path}: the answer is larger than ${formatCap(cap)}, Easel's limit for it; reading was stopped`,
