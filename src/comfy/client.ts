@@ -465,11 +465,16 @@ export class ComfyClient extends EventEmitter {
     const queue = await this.queue();
     if (queue.pending.some((i) => i.promptId === promptId)) {
       await this.expectOk('POST', '/queue', { json: { delete: [promptId] } });
-    } else if (queue.running.some((i) => i.promptId === promptId)) {
+    } else if (queue.running.some((i) => i.promptId === promptId) && !this.movedOnFrom(promptId)) {
       await this.expectOk('POST', '/interrupt', { json: { prompt_id: promptId } });
     }
     const t = this.trackers.get(promptId);
     if (t) await this.reconcile([t], 'cancelled');
+  }
+
+  /** The socket already reports another of our prompts running: this one ended since /queue answered. */
+  private movedOnFrom(promptId: string): boolean {
+    return this.socket.isOpen && this.runningPromptId !== undefined && this.runningPromptId !== promptId;
   }
 
   /** Remove waiting prompts (POST /queue {delete}); their runs reject PromptInterruptedError. */
