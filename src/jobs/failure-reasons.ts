@@ -5,6 +5,7 @@ import { UserError } from '../commands/errors.ts';
 import {
   ComfyError,
   ExecutionFailedError,
+  HostImageTooLargeError,
   HostUnavailableError,
   PromptInterruptedError,
   PromptLostError,
@@ -108,6 +109,13 @@ export function describeFailure(err: unknown, ctx: { host: string; preset: strin
   }
   if (err instanceof UploadTooLargeError) {
     return { code: 'image_too_large', reason: `Your image is too large for GPU host ${ctx.host}: ${err.message}. Try a smaller image.` };
+  }
+  if (err instanceof HostImageTooLargeError) {
+    // Running it again gives the same picture: say what to change instead of "try again".
+    return {
+      code: 'result_too_large',
+      reason: `${err.message}, so Easel did not open it. Try a smaller scale or size; if a normal job does this, the ${ctx.preset} preset on that host needs an admin's look.`,
+    };
   }
   if (err instanceof PromptInterruptedError) {
     return {

@@ -56,6 +56,9 @@ describe('a job', () => {
     const end = await h.finished(job.id);
     expect(end.type).toBe('failed');
     expect(end.type === 'failed' && end.reason).toContain('ComfyUI host gpu-1 sent back an image of 16000 × 16000 pixels');
+    // Rerunning gives the same picture: the answer says what to change, not "try again in a moment".
+    expect(end.type === 'failed' && end.code).toBe('result_too_large');
+    expect(end.type === 'failed' && end.reason).toContain('Try a smaller scale or size');
     expect((await h.store.get(job.id))!.outputs ?? []).toEqual([]);
     // The host's next (normal) result goes through.
     const next = await h.service.enqueue(h.makeJob('alice', { steps: 2 }));

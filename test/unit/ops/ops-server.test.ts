@@ -108,6 +108,9 @@ describe('/healthz', () => {
 });
 
 describe('/metrics', () => {
+  // One creation time for every event of the job (a fresh Date.now() per call made the measured
+  // duration 1.999 s now and then).
+  const createdAt = Date.now() - 2000;
   const job = (over: Partial<JobRecord> = {}): JobRecord => ({
     id: 'j1',
     command: 'restyle',
@@ -116,7 +119,7 @@ describe('/metrics', () => {
     inputs: [],
     actor: { platform: 'playground', userId: 'u', channelId: 'c' },
     state: 'queued',
-    createdAt: Date.now() - 2000,
+    createdAt,
     ...over,
   });
 
