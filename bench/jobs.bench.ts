@@ -38,7 +38,7 @@ import { validatePreset } from '../src/commands/preset-validation.ts';
 import { CommandRegistry } from '../src/commands/registry.ts';
 import { readEnv } from '../src/config/env-overrides.ts';
 import { defaultConfig } from '../src/config/load-config.ts';
-import { ImageStore } from '../src/images/image-store.ts';
+import { FolderImageStore, type ImageStore } from '../src/images/image-store.ts';
 import { JobService } from '../src/jobs/job-service.ts';
 import { JobStore } from '../src/jobs/job-store.ts';
 import type { JobEvent, JobRecord, StoredImage } from '../src/jobs/types.ts';
@@ -351,7 +351,7 @@ async function main(): Promise<void> {
     const presets: Preset[] = await loadPresets(join(ROOT, 'config/presets'));
     const config = defaultConfig();
     const registry = new CommandRegistry(presets, config);
-    const images = new ImageStore(join(dir, 'images'));
+    const images = new FolderImageStore(join(dir, 'images'));
     const stepsMax = config.limits.maxSteps;
     const steps = Math.min(args.steps, stepsMax);
 

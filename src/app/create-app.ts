@@ -19,9 +19,11 @@ import { CommandRegistry } from '../commands/registry.ts';
 import { deriveRerun } from '../commands/rerun.ts';
 import type { CommandName, JobAction, JobPlan, ResolvedParams } from '../commands/types.ts';
 import type { EaselConfig } from '../config/types.ts';
-import { ImageStore } from '../images/image-store.ts';
+import { FolderImageStore, type ImageStore } from '../images/image-store.ts';
 import { intakeImage } from '../images/intake.ts';
-import { JobService } from '../jobs/job-service.ts';
+import { DistributedJobs, type DistributedOptions } from '../jobs/distributed/distributed-jobs.ts';
+import type { JobFlow } from '../jobs/job-flow.ts';
+import { JobService, type JobServiceDeps } from '../jobs/job-service.ts';
 import { JobStore } from '../jobs/job-store.ts';
 import type { Actor, JobRecord, JobState, StoredImage } from '../jobs/types.ts';
 import { checkWritableFolders } from '../ops/writable-folders.ts';
@@ -41,6 +43,8 @@ export interface EaselApp extends Easel {
 
 export interface CreateAppOptions {
   logger?: Logger;
+  /** With REDIS_URL: timings of the shared queue (tests shorten them; defaults suit production). */
+  distributed?: DistributedOptions;
 }
 
 const ACTIVE: JobState[] = ['queued', 'uploading', 'submitted', 'running'];
@@ -99,8 +103,9 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     problemsByHost.set(hostName, disabled);
   });
 
-  const images = new ImageStore(config.storage.dir, { retentionDays: config.storage.retentionDays });
-  const jobs = new JobService({
+  // With several instances, storage.dir must be one folder they all share (a shared volume).
+  const images: ImageStore = new FolderImageStore(config.storage.dir, { retentionDays: config.storage.retentionDays });
+  const jobDeps: JobServiceDeps = {
     store,
     pool,
     images,
@@ -112,7 +117,12 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     logger,
     // Until durations are learned, guess from the simulator's step time (about 30 steps a run).
     options: simulator ? { defaultRunMs: config.simulator.stepMs * 30 + 500 } : undefined,
-  });
+  };
+  // Embedded (default): one process, in-process fair scheduler. With REDIS_URL: the shared BullMQ
+  // queue, so several instances can run side by side (its worker starts in recover(), below).
+  const jobs: JobFlow = config.store.redisUrl
+    ? DistributedJobs.create({ ...jobDeps, redisUrl: config.store.redisUrl, distributed: opts.distributed })
+    : new JobService(jobDeps);
   try {
     opened.push(() => pool.close());
     await pool.start();
@@ -305,7 +315,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
         ...h,
         disabledPresets: [...(problemsByHost.get(h.name) ?? new Map()).entries()].map(([preset, reason]) => ({ preset, reason })),
       }));
-      const stats = jobs.stats();
+      const stats = await jobs.stats();
       return {
         hosts: hostStatuses,
         waiting: stats.waiting,

@@ -34,14 +34,38 @@ const EXT_BY_MIME: Record<string, string> = {
   'image/heic': 'heic',
 };
 
-export class ImageStore {
+/**
+ * Where Easel keeps images. Everything (jobs, rendering, retention) goes through this interface, so a
+ * store other than a folder (e.g. an S3-compatible bucket) can be added without touching its users.
+ * With several instances the store must be shared by all of them (see FolderImageStore).
+ */
+export interface ImageStore {
+  /** Where the images are, as an admin would look for them (the folder; a bucket URL for other stores). */
+  readonly dir: string;
+  /** Days an image is kept after its last use. */
+  readonly retentionDays: number;
+  /** Store image bytes (any format sharp reads); idempotent for identical bytes. */
+  put(data: Buffer, opts?: { label?: string }): Promise<StoredImage>;
+  /** The bytes of a stored image. Throws UserError('expired') when retention has removed it. */
+  read(image: StoredImage): Promise<Buffer>;
+  has(image: Pick<StoredImage, 'sha256' | 'mime'>): Promise<boolean>;
+  /** Delete images not used for longer than the retention period. Returns how many were deleted. */
+  sweep(now?: number): Promise<number>;
+}
+
+/**
+ * The default ImageStore: a folder. Several Easel instances may share one folder (a shared volume):
+ * names come from content hashes and files appear by atomic rename, so concurrent writers agree and
+ * readers never see half a file.
+ */
+export class FolderImageStore implements ImageStore {
   readonly dir: string;
   readonly retentionDays: number;
 
   constructor(dir: string, opts: { retentionDays?: number } = {}) {
     this.dir = dir;
     this.retentionDays = opts.retentionDays ?? DEFAULT_RETENTION_DAYS;
-    if (!(this.retentionDays > 0)) throw new Error(`ImageStore retentionDays must be > 0, got ${opts.retentionDays}`);
+    if (!(this.retentionDays > 0)) throw new Error(`FolderImageStore retentionDays must be > 0, got ${opts.retentionDays}`);
   }
 
   /** Store image bytes (any format sharp reads); idempotent for identical bytes. */

@@ -74,6 +74,11 @@ export interface JobServiceOptions {
   /** A prompt whose host speed is known is never stopped before this, ms (default 60 000). */
   deadlineFloorMs?: number;
   now?: () => number;
+  /**
+   * Hosts this service may send work to (default: every host of the pool). Several instances on one
+   * Redis each drive only the hosts they hold the lease of (src/jobs/distributed/host-leases.ts).
+   */
+  usable?: (host: string) => boolean;
 }
 
 type Listener = (e: JobEvent) => void;
@@ -141,6 +146,7 @@ export class JobService {
   private readonly maxHostFailures: number;
   private readonly cancelWaitMs: number;
   private readonly deadlineFloorMs: number;
+  private readonly usable: (host: string) => boolean;
 
   private readonly active = new Map<string, ActiveJob>();
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -181,6 +187,7 @@ export class JobService {
     this.maxHostFailures = deps.options?.maxHostFailures ?? 3;
     this.cancelWaitMs = deps.options?.cancelWaitMs ?? 5_000;
     this.deadlineFloorMs = deps.options?.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS;
+    this.usable = deps.options?.usable ?? (() => true);
     this.scheduler = new FairScheduler(deps.limits);
     this.eta = new EtaEstimator({ defaultRunMs: deps.options?.defaultRunMs });
     this.pool.on('change', this.onPoolChange);
@@ -207,8 +214,9 @@ export class JobService {
   /**
    * Queue a new job. Throws UserError queue_full / too_many_jobs / cooldown / preset_disabled; with
    * the hold reserve() gave, the limits were checked then and the job takes the held place.
+   * `admitted`: the limits were already checked elsewhere (the shared Redis queue), skip them here.
    */
-  async enqueue(input: JobRecord, opts: { hold?: string } = {}): Promise<JobRecord> {
+  async enqueue(input: JobRecord, opts: { hold?: string; admitted?: boolean } = {}): Promise<JobRecord> {
     if (this.closing) throw new UserError('host_down', 'Easel is shutting down; please try again in a minute.');
     if (this.active.has(input.id)) throw new Error(`job ${input.id} is already queued`);
     if (!this.deps.presets.get(input.preset)) {
@@ -220,7 +228,7 @@ export class JobService {
     const job: JobRecord = { ...input, state: 'queued', createdAt: input.createdAt || this.now() };
     delete job.error;
     const keys = actorKeys(job.actor);
-    if (opts.hold === undefined) this.scheduler.admit(keys.userKey, this.now());
+    if (opts.hold === undefined && !opts.admitted) this.scheduler.admit(keys.userKey, this.now());
     const aj: ActiveJob = { job, entry: { jobId: job.id, preset: job.preset, ...keys }, hostFailures: 0, saving: Promise.resolve() };
     this.active.set(job.id, aj);
     this.scheduler.push(aj.entry, { hold: opts.hold });
@@ -397,7 +405,7 @@ export class JobService {
       for (;;) {
         const hosts = this.pool
           .names()
-          .filter((h) => this.pool.hasRoom(h))
+          .filter((h) => this.pool.hasRoom(h) && this.usable(h))
           .sort((a, b) => this.pool.load(a) - this.pool.load(b));
         let picked = false;
         for (const host of hosts) {
@@ -447,7 +455,7 @@ export class JobService {
     const aj = this.active.get(q.jobId);
     const pending = aj?.job.attempts?.filter((a) => !a.outcome) ?? [];
     for (const a of pending) {
-      if (a.host !== host && this.pool.isAvailable(a.host)) return false;
+      if (a.host !== host && this.pool.isAvailable(a.host) && this.usable(a.host)) return false;
     }
     return true;
   }

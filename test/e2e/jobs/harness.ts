@@ -17,7 +17,7 @@ import { CommandRegistry } from '../../../src/commands/registry.ts';
 import type { CommandName } from '../../../src/commands/types.ts';
 import { defaultConfig } from '../../../src/config/load-config.ts';
 import type { LimitsConfig } from '../../../src/config/types.ts';
-import { ImageStore } from '../../../src/images/image-store.ts';
+import { FolderImageStore, type ImageStore } from '../../../src/images/image-store.ts';
 import { JobService, type JobServiceOptions } from '../../../src/jobs/job-service.ts';
 import { JobStore } from '../../../src/jobs/job-store.ts';
 import type { Actor, JobEvent, JobRecord, StoredImage } from '../../../src/jobs/types.ts';
@@ -92,7 +92,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const all = await presets();
   const config = defaultConfig();
   const registry = new CommandRegistry(all, config);
-  const images = new ImageStore(join(dir, 'images'));
+  const images = new FolderImageStore(join(dir, 'images'));
   const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 80, b: 40 } } }).png().toBuffer();
   const input = await images.put(png);
   const limits = { ...OPEN_LIMITS, ...opts.limits };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/commands/errors.ts';
-import { ImageStore } from '../../../src/images/image-store.ts';
+import { FolderImageStore } from '../../../src/images/image-store.ts';
 import { noisyJpeg, noisyPng, solid } from './image-fixtures.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -17,14 +17,14 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function age(store: ImageStore, sha: string, mime: string, when: number) {
+async function age(store: FolderImageStore, sha: string, mime: string, when: number) {
   const t = new Date(when);
   await utimes(store.pathOf({ sha256: sha, mime }), t, t);
 }
 
 describe('ImageStore', () => {
   it('names files by the SHA-256 of their content under a two-digit shard and reads them back', async () => {
-    const store = new ImageStore(dir);
+    const store = new FolderImageStore(dir);
     const png = await noisyPng(40, 30);
     const image = await store.put(png, { label: '1' });
     const sha = createHash('sha256').update(png).digest('hex');
@@ -34,7 +34,7 @@ describe('ImageStore', () => {
   });
 
   it('is idempotent: the same bytes twice give the same record and one file', async () => {
-    const store = new ImageStore(dir);
+    const store = new FolderImageStore(dir);
     const jpeg = await noisyJpeg(32, 32);
     const [a, b] = await Promise.all([store.put(jpeg), store.put(jpeg)]);
     const c = await store.put(jpeg);
@@ -46,7 +46,7 @@ describe('ImageStore', () => {
   });
 
   it('never builds a path from the record it is given: a tampered path or hash cannot escape the folder', async () => {
-    const store = new ImageStore(dir);
+    const store = new FolderImageStore(dir);
     const image = await store.put(await solid(8, 8, [1, 2, 3]));
     // `path` is informational; reading goes by hash, so a tampered path still reads the right file.
     expect((await store.read({ ...image, path: '../../etc/passwd' })).length).toBe(image.bytes);
@@ -55,19 +55,19 @@ describe('ImageStore', () => {
   });
 
   it('refuses to store something that is not an image', async () => {
-    const store = new ImageStore(dir);
+    const store = new FolderImageStore(dir);
     await expect(store.put(Buffer.from('<html></html>'))).rejects.toThrow(/not an image/);
   });
 
   it('detects a file corrupted on disk', async () => {
-    const store = new ImageStore(dir);
+    const store = new FolderImageStore(dir);
     const image = await store.put(await solid(8, 8, [9, 9, 9]));
     await writeFile(join(dir, image.path), Buffer.from('garbage'));
     await expect(store.read(image)).rejects.toThrow(/corrupt/);
   });
 
   it('sweeps images unused for longer than retention, keeps recent ones, and says so', async () => {
-    const store = new ImageStore(dir, { retentionDays: 14 });
+    const store = new FolderImageStore(dir, { retentionDays: 14 });
     const now = Date.now();
     const old = await store.put(await solid(8, 8, [10, 0, 0]));
     const recent = await store.put(await solid(8, 8, [0, 10, 0]));
@@ -83,7 +83,7 @@ describe('ImageStore', () => {
   });
 
   it('counts retention from last use: a rerun weeks later keeps the image alive', async () => {
-    const store = new ImageStore(dir, { retentionDays: 30 });
+    const store = new FolderImageStore(dir, { retentionDays: 30 });
     const start = Date.now() - 50 * DAY;
     const image = await store.put(await solid(8, 8, [0, 0, 10]));
     await age(store, image.sha256, image.mime, start);
@@ -101,8 +101,8 @@ describe('ImageStore', () => {
   });
 
   it('sweeps stale temp files, ignores foreign files, and copes with a missing folder', async () => {
-    expect(await new ImageStore(join(dir, 'nope')).sweep()).toBe(0);
-    const store = new ImageStore(dir, { retentionDays: 1 });
+    expect(await new FolderImageStore(join(dir, 'nope')).sweep()).toBe(0);
+    const store = new FolderImageStore(dir, { retentionDays: 1 });
     await mkdir(join(dir, 'ab'), { recursive: true });
     const temp = join(dir, 'ab', '.tmp-0123abcd');
     const foreign = join(dir, 'ab', 'notes.txt');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeToFit } from '../../../src/images/fit-bytes.ts';
 import { composeGallery } from '../../../src/images/gallery.ts';
-import { ImageStore } from '../../../src/images/image-store.ts';
+import { FolderImageStore } from '../../../src/images/image-store.ts';
 import { ImageTooLargeError, MAX_IMAGE_PIXELS } from '../../../src/images/pixel-limit.ts';
 import { composeStrip } from '../../../src/images/strip.ts';
 import { giantPng } from '../../../src/simulator/giant-png.ts';
@@ -30,7 +30,7 @@ describe('the pixel limit', () => {
   });
 
   it('the image store refuses it and writes nothing', async () => {
-    const store = new ImageStore(dir);
+    const store = new FolderImageStore(dir);
     await expect(store.put(giant)).rejects.toBeInstanceOf(ImageTooLargeError);
     expect(readdirSync(dir)).toEqual([]);
   });

@@ -1,0 +1,381 @@
+/**
+ * Jobs across several Easel instances sharing one Redis (REDIS_URL): a BullMQ queue replaces the
+ * in-process line, so any instance may accept a job and whichever instance has a free GPU slot runs it.
+ *
+ *  - Accepting (enqueue): limits and the user's priority are decided atomically in Redis
+ *    (SharedAdmission), the record is saved to the shared JobStore, the job is added to BullMQ.
+ *  - Running: each instance drives only the hosts it holds the lease of (HostLeases), through a local
+ *    JobService restricted to them; its BullMQ worker takes as many jobs as those hosts have slots.
+ *    The worker hands each job to the local JobService and keeps the BullMQ lock until it ends.
+ *  - Takeover: a worker that dies stops renewing its locks; after `lockMs` BullMQ's stalled-job check
+ *    (run by every live worker) puts its jobs back in line, and exactly one other worker takes each.
+ *    Before running it again that worker waits for any prompt the dead instance left on a host it does
+ *    not drive, then the JobService's usual /history check takes that result instead of submitting
+ *    again (or re-attaches, when the host is its own now).
+ *  - Events go through Redis pub/sub (EventBus) to every instance; the one showing the job (JobFronts)
+ *    posts its result. Cancel and platform refs reach the running instance as control messages.
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { UserError } from '../../commands/errors.ts';
+import { describeFailure } from '../failure-reasons.ts';
+import type { JobFlow } from '../job-flow.ts';
+import { JobService, type JobServiceDeps } from '../job-service.ts';
+import { isTerminal } from '../job-store.ts';
+import { actorKeys } from '../scheduler.ts';
+import type { Actor, JobEvent, JobRecord } from '../types.ts';
+import { EventBus, type ControlMessage } from './event-bus.ts';
+import { EventHub } from './event-hub.ts';
+import { HostLeases } from './host-leases.ts';
+import { JobFronts } from './job-fronts.ts';
+import { SharedAdmission } from './shared-admission.ts';
+
+export interface DistributedOptions {
+  /** A job whose worker stops renewing its lock for this long is taken over by another instance, ms (default 30 000). */
+  lockMs?: number;
+  /** How often each worker looks for such jobs, ms (default: lockMs). */
+  stalledCheckMs?: number;
+  /** How long a host lease and an instance heartbeat last without renewal, ms (default 15 000). */
+  leaseMs?: number;
+  /** This instance's id (default: random). */
+  instanceId?: string;
+}
+
+export interface DistributedJobsDeps extends JobServiceDeps {
+  redisUrl: string;
+  /** Key prefix, default "easel" (the JobStore's). */
+  namespace?: string;
+  distributed?: DistributedOptions;
+}
+
+interface QueuedData {
+  jobId: string;
+}
+
+const QUEUE = 'jobs';
+
+export class DistributedJobs implements JobFlow {
+  readonly instanceId: string;
+  private readonly deps: DistributedJobsDeps;
+  private readonly logger?: Logger;
+  private readonly ns: string;
+  private readonly redis: Redis;
+  private readonly sub: Redis;
+  private readonly admission: SharedAdmission;
+  private readonly leases: HostLeases;
+  private readonly fronts: JobFronts;
+  private readonly bus: EventBus;
+  private readonly hub: EventHub;
+  private readonly local: JobService;
+  private readonly queue: Queue<QueuedData>;
+  private worker: Worker<QueuedData> | undefined;
+  /** Jobs this worker took: resolves when the local service ends them. */
+  private readonly taken = new Map<string, () => void>();
+  /** Cancels that arrived for a job taken here before the local service had it. */
+  private readonly cancelAsked = new Set<string>();
+  private readonly holds = new Set<string>();
+  private holdSeq = 0;
+  private closing = false;
+
+  private constructor(deps: DistributedJobsDeps) {
+    this.deps = deps;
+    this.logger = deps.logger;
+    this.ns = deps.namespace ?? 'easel';
+    const opts = deps.distributed ?? {};
+    this.instanceId = opts.instanceId ?? randomUUID();
+    const connect = () => {
+      const r = new Redis(deps.redisUrl, { maxRetriesPerRequest: null });
+      // Errors reach callers through rejected commands; never crash on the emitter (and never log the URL).
+      r.on('error', (err: Error) => this.logger?.debug({ err: err.message }, 'redis connection error'));
+      return r;
+    };
+    this.redis = connect();
+    this.sub = connect();
+    this.admission = new SharedAdmission(this.redis, this.ns);
+    this.leases = new HostLeases(this.redis, this.ns, this.instanceId, deps.pool.names(), { ttlMs: opts.leaseMs ?? 15_000 });
+    this.fronts = new JobFronts(this.redis, this.ns, this.instanceId);
+    this.bus = new EventBus(this.redis, this.sub, this.ns);
+    this.hub = new EventHub({
+      load: (id) => deps.store.get(id),
+      mine: (id) => this.fronts.isMine(id),
+      claim: (id) => this.fronts.claim(id),
+    });
+    this.local = new JobService({ ...deps, options: { ...deps.options, usable: (h) => this.leases.owns(h) } });
+    this.queue = new Queue<QueuedData>(QUEUE, { connection: this.redis, prefix: `${this.ns}:bull` });
+    this.queue.on('error', (err: Error) => this.logger?.warn({ err: err.message }, 'job queue error'));
+  }
+
+  /** Nothing runs until recover() (call it once the host pool has started). */
+  static create(deps: DistributedJobsDeps): DistributedJobs {
+    return new DistributedJobs(deps);
+  }
+
+  private async begin(): Promise<void> {
+    await this.bus.start({ event: (e) => this.hub.emit(e), control: (m) => this.onControl(m) });
+    this.local.onEvent((e) => this.onLocalEvent(e));
+    this.leases.on('change', () => this.onLeasesChange());
+    this.leases.on('error', (err: Error) => this.logger?.warn({ err: err.message }, 'could not renew host leases'));
+    await this.leases.start();
+    const opts = this.deps.distributed ?? {};
+    const lockMs = opts.lockMs ?? 30_000;
+    this.worker = new Worker<QueuedData>(QUEUE, (job) => this.process(job), {
+      connection: this.redis,
+      prefix: `${this.ns}:bull`,
+      concurrency: this.capacity(),
+      lockDuration: lockMs,
+      stalledInterval: opts.stalledCheckMs ?? lockMs,
+      // Every stall is an instance that died holding the job; the /history check keeps reruns exact.
+      maxStalledCount: 20,
+      autorun: false,
+    });
+    this.worker.on('error', (err: Error) => this.logger?.warn({ err: err.message }, 'job worker error'));
+    this.worker.on('failed', (job, err) => this.logger?.warn({ jobId: job?.data.jobId, err: err.message }, 'job worker gave up on a job'));
+    if (this.leases.owned().length === 0) await this.worker.pause(true);
+    void this.worker.run().catch((err: Error) => this.logger?.error({ err: err.message }, 'job worker stopped'));
+    this.logger?.info({ instance: this.instanceId, hosts: this.leases.owned() }, 'jobs run through the shared Redis queue (BullMQ)');
+  }
+
+  // ================================================================= JobFlow
+
+  /**
+   * A hold while a submission is read. With several instances the limits are decided in Redis, once,
+   * when the job is queued (enqueue), so a hold here reserves nothing: a submission over a limit is
+   * refused after its image was read rather than before.
+   */
+  reserve(_actor: Actor): string {
+    if (this.closing) throw new UserError('host_down', 'Easel is shutting down; please try again in a minute.');
+    const hold = `hold-${++this.holdSeq}`;
+    this.holds.add(hold);
+    return hold;
+  }
+
+  release(hold: string): void {
+    this.holds.delete(hold);
+  }
+
+  async enqueue(input: JobRecord, opts: { hold?: string } = {}): Promise<JobRecord> {
+    if (opts.hold !== undefined) this.holds.delete(opts.hold);
+    if (this.closing) throw new UserError('host_down', 'Easel is shutting down; please try again in a minute.');
+    if (!this.deps.presets.get(input.preset)) {
+      throw new UserError('preset_disabled', `The ${input.preset} preset is not available right now.`);
+    }
+    const job: JobRecord = { ...input, state: 'queued', createdAt: input.createdAt || Date.now() };
+    delete job.error;
+    const { priority, position } = await this.admission.admit(job.id, actorKeys(job.actor).userKey, this.deps.limits);
+    try {
+      await this.fronts.register(job.id);
+      await this.deps.store.create(job);
+      await this.queue.add('job', { jobId: job.id }, { jobId: job.id, priority, removeOnComplete: true, removeOnFail: true });
+    } catch (err) {
+      await this.admission.cancelWaiting(job.id).catch(() => undefined);
+      throw err;
+    }
+    void this.bus.publish({ type: 'queued', job: { ...job }, position, etaMs: this.local.estimate(job.preset) });
+    return { ...job };
+  }
+
+  async cancel(jobId: string): Promise<JobRecord> {
+    if (this.local.peek(jobId)) return this.local.cancel(jobId);
+    const stored = await this.deps.store.get(jobId);
+    if (!stored) throw new UserError('not_found', 'That job no longer exists.');
+    if (isTerminal(stored.state)) return stored;
+    if (await this.admission.cancelWaiting(jobId)) {
+      // Still in line: no worker has it, none will (the marker stops one that is just starting).
+      await this.queue.remove(jobId).catch(() => undefined);
+      return this.endUnstarted(stored, 'cancelled');
+    }
+    // On some instance's host (or about to be): ask it, and wait for the outcome.
+    await this.admission.markCancelled(jobId);
+    const ended = this.nextTerminal(jobId, (this.deps.options?.cancelWaitMs ?? 5_000) + 2_000);
+    await this.bus.control({ op: 'cancel', jobId });
+    await ended;
+    return (await this.deps.store.get(jobId)) ?? stored;
+  }
+
+  subscribe(jobId: string, listener: (e: JobEvent) => void): () => void {
+    return this.hub.subscribe(jobId, listener);
+  }
+
+  onEvent(listener: (e: JobEvent) => void): () => void {
+    return this.hub.onEvent(listener);
+  }
+
+  async setPlatformRefs(jobId: string, refs: Record<string, unknown>): Promise<void> {
+    if (this.local.peek(jobId)) return this.local.setPlatformRefs(jobId, refs);
+    const job = await this.deps.store.get(jobId);
+    if (!job) throw new UserError('not_found', 'That job no longer exists.');
+    job.platformRefs = { ...job.platformRefs, ...refs };
+    await this.deps.store.save(job);
+    // The instance running it keeps its own copy of the record: merge there too, or its next save drops these.
+    if (!isTerminal(job.state)) await this.bus.control({ op: 'refs', jobId, refs });
+  }
+
+  async stats(): Promise<{ waiting: number; running: number }> {
+    const [waiting, running] = await Promise.all([this.admission.waitingCount(), this.queue.getActiveCount()]);
+    return { waiting, running };
+  }
+
+  /**
+   * Start working: listen for events, take this instance's share of hosts, start the BullMQ worker.
+   * Then unfinished jobs in the store that the queue does not know (e.g. left by a version without the
+   * shared queue) go back in line; those on a host are re-attached or taken from its /history.
+   * Jobs the queue knows need nothing: BullMQ hands them out, and takes over those of dead workers.
+   */
+  async recover(): Promise<void> {
+    await this.begin();
+    const records = await this.deps.store.list({ states: ['queued', 'uploading', 'submitted', 'running'] });
+    let added = 0;
+    for (const rec of records) {
+      if (await this.queue.getJob(rec.id)) continue;
+      await this.queue.add('job', { jobId: rec.id }, { jobId: rec.id, priority: 1, removeOnComplete: true, removeOnFail: true });
+      added++;
+    }
+    if (added > 0) this.logger?.info({ jobs: added }, 'unfinished jobs put back in the shared queue');
+  }
+
+  /** Stop working. Jobs on hosts keep running there; other instances take them over after lockMs. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.local.close();
+    await this.worker?.close(true).catch(() => undefined);
+    await this.leases.stop().catch(() => undefined);
+    await this.queue.close().catch(() => undefined);
+    this.sub.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  // ================================================================= working
+
+  /** Jobs this instance can hold at once: a slot per host it drives (paused when it drives none). */
+  private capacity(): number {
+    return Math.max(1, this.leases.owned().length * this.deps.pool.depth);
+  }
+
+  private onLeasesChange(): void {
+    this.logger?.info({ instance: this.instanceId, hosts: this.leases.owned() }, 'hosts driven by this instance changed');
+    const w = this.worker;
+    if (w && !this.closing) {
+      w.concurrency = this.capacity();
+      if (this.leases.owned().length === 0) void w.pause(true).catch(() => undefined);
+      else if (w.isPaused()) w.resume();
+    }
+    this.deps.pool.emit('change');
+  }
+
+  private async process(bull: Job<QueuedData>): Promise<void> {
+    const jobId = bull.data.jobId;
+    if (this.local.peek(jobId)) {
+      // Handed back to us while we still run it (our lock lapsed): keep following it here.
+      await new Promise<void>((r) => this.whenEnded(jobId, r));
+      return;
+    }
+    const took = await this.admission.take(jobId);
+    const rec = await this.deps.store.get(jobId);
+    if (!rec || isTerminal(rec.state)) {
+      await this.admission.finish(jobId);
+      return;
+    }
+    if (took === 'cancelled') {
+      await this.endUnstarted(rec, 'cancelled');
+      return;
+    }
+    const ended = new Promise<void>((r) => this.whenEnded(jobId, r));
+    if (took === 'resume') {
+      this.logger?.info({ jobId, attempts: rec.attempts?.length ?? 0 }, 'taking over a job whose instance stopped');
+      await this.settleOrphans(rec);
+    }
+    if (this.cancelAsked.delete(jobId) || (await this.admission.isCancelled(jobId))) {
+      this.taken.delete(jobId);
+      await this.endUnstarted(rec, 'cancelled');
+      return;
+    }
+    try {
+      await this.local.enqueue(rec, { admitted: true });
+    } catch (err) {
+      this.taken.delete(jobId);
+      const failure = err instanceof UserError ? { code: err.code, reason: err.message } : describeFailure(err, { host: rec.host ?? 'none', preset: rec.preset });
+      await this.endUnstarted(rec, 'failed', failure);
+      return;
+    }
+    await ended;
+  }
+
+  private whenEnded(jobId: string, resolve: () => void): void {
+    const before = this.taken.get(jobId);
+    this.taken.set(jobId, () => {
+      before?.();
+      resolve();
+    });
+  }
+
+  /**
+   * A job taken over from a dead instance may have a prompt on a host this instance does not drive:
+   * let it finish there (its result is then taken from /history instead of running it again).
+   */
+  private async settleOrphans(rec: JobRecord): Promise<void> {
+    for (const a of rec.attempts ?? []) {
+      if (a.outcome || this.leases.owns(a.host)) continue;
+      const client = this.deps.pool.client(a.host);
+      if (!client || !this.deps.pool.isAvailable(a.host)) continue;
+      try {
+        await client.attach(a.promptId).done;
+      } catch {
+        /* gone or failed there: the job service sees that and runs it again */
+      }
+    }
+  }
+
+  private onLocalEvent(e: JobEvent): void {
+    // The place in the shared line was announced by the accepting instance; the local line is not it.
+    if (e.type !== 'queued') void this.bus.publish(e).catch((err: Error) => this.logger?.warn({ err: err.message }, 'could not publish a job event'));
+    if (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled') {
+      const resolve = this.taken.get(e.job.id);
+      this.taken.delete(e.job.id);
+      void this.admission
+        .finish(e.job.id)
+        .catch(() => undefined)
+        .finally(() => resolve?.());
+    }
+  }
+
+  private onControl(m: ControlMessage): void {
+    if (m.op === 'cancel') {
+      if (this.local.peek(m.jobId)) void this.local.cancel(m.jobId).catch(() => undefined);
+      else if (this.taken.has(m.jobId)) this.cancelAsked.add(m.jobId);
+    } else if (m.op === 'refs') {
+      if (this.local.peek(m.jobId)) void this.local.setPlatformRefs(m.jobId, m.refs).catch(() => undefined);
+    }
+  }
+
+  /** End a job no host has seen (cancelled in line, or refused when starting), and tell everyone. */
+  private async endUnstarted(rec: JobRecord, state: 'cancelled' | 'failed', failure?: { code: string; reason: string }): Promise<JobRecord> {
+    const job = { ...rec, state, finishedAt: Date.now() } as JobRecord;
+    if (failure) job.error = { code: failure.code, message: failure.reason };
+    await this.deps.store.save(job);
+    await this.admission.finish(job.id);
+    const e: JobEvent = state === 'failed' ? { type: 'failed', job, code: failure!.code, reason: failure!.reason } : { type: 'cancelled', job };
+    await this.bus.publish(e);
+    return { ...job };
+  }
+
+  /** Resolves at the job's next terminal event here (or after `ms`). */
+  private nextTerminal(jobId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      timer.unref?.();
+      let off = () => {};
+      function done() {
+        clearTimeout(timer);
+        off();
+        resolve();
+      }
+      off = this.hub.subscribe(jobId, (e) => {
+        // The replayed latest event may be an old one; only a terminal one ends the wait.
+        if (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled') done();
+      });
+    });
+  }
+}
