@@ -11,7 +11,7 @@ local owner = redis.call('GET', KEYS[1])
 if owner == ARGV[1] then return 1 end
 if owner then
   local alive = redis.call('ZSCORE', KEYS[2], owner)
-  if alive and tonumber(alive) > tonumber(ARGV[2]) then return 0 end
+  if alive and tonumber(alive) > tonumber(ARGV[2]) then return tonumber(ARGV[2]) - tonumber(alive) end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 return 1
@@ -39,15 +39,24 @@ export class JobFronts {
     return this.mine.has(jobId);
   }
 
-  /** Take over showing this job if its front instance is gone. True when it is ours now. */
-  async claim(jobId: string): Promise<boolean> {
+  /**
+   * Take over showing this job if its front instance is gone. True when it is ours now. An instance
+   * that died a moment ago still looks alive until its heartbeat runs out: asked again then (a few
+   * times), so a result finished in that moment is not lost.
+   */
+  async claim(jobId: string, tries = 3): Promise<boolean> {
     if (this.mine.has(jobId)) return true;
-    const won = await this.redis.eval(CLAIM, 2, this.key(jobId), `${this.ns}:instances`, this.instanceId, String(Date.now()), String(KEEP_SECONDS));
-    if (won === 1) {
+    const r = Number(await this.redis.eval(CLAIM, 2, this.key(jobId), `${this.ns}:instances`, this.instanceId, String(Date.now()), String(KEEP_SECONDS)));
+    if (r === 1) {
       this.mine.add(jobId);
       this.trim();
+      return true;
     }
-    return won === 1;
+    if (r < 0 && tries > 1) {
+      await new Promise((resolve) => setTimeout(resolve, -r + 100).unref?.());
+      return this.claim(jobId, tries - 1);
+    }
+    return false;
   }
 
   private trim(): void {

@@ -34,7 +34,7 @@ export class Instance {
     private readonly all: Delivery[],
   ) {
     this.exited = new Promise((r) => child.once('exit', () => r()));
-    child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
+    child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-20000)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let msg: Record<string, unknown>;
       try {
@@ -90,6 +90,8 @@ export interface Cluster {
   dir: string;
   start(name: string): Promise<Instance>;
   job(id: string): Promise<JobRecord | undefined>;
+  /** Jobs whose state is shown when a wait times out. */
+  watch: string[];
   waitFor(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void>;
   /** Every prompt the hosts accepted, in order per host. */
   prompts(): string[];
@@ -131,11 +133,13 @@ export async function startCluster(opts: { hosts: number; stepMs: number; lockMs
       return inst;
     },
     job: (id) => store.get(id),
+    watch: [],
     async waitFor(pred, timeoutMs, what) {
       const until = Date.now() + timeoutMs;
       while (!(await pred())) {
         if (Date.now() > until) {
-          throw new Error(`timed out waiting for ${what}\n${instances.map((i) => `[${i.name}] ${i.stderr}`).join('\n')}`);
+          const states = await Promise.all(cluster.watch.map(async (id) => `${id} ${JSON.stringify(await store.get(id))}`));
+          throw new Error(`timed out waiting for ${what}\n${states.join('\n')}\n${instances.map((i) => `[${i.name}] ${i.stderr}`).join('\n')}`);
         }
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -10,6 +10,7 @@
  * hears (what a chat front end would post): {"delivered":"done","jobId":"...","outputs":2}.
  */
 import { createInterface } from 'node:readline';
+import { pino } from 'pino';
 import { createApp } from '../../../src/app/create-app.ts';
 import type { RerunAction } from '../../../src/commands/types.ts';
 import { UserError } from '../../../src/commands/errors.ts';
@@ -35,7 +36,10 @@ const config = testConfig(setup.dataDir, {
   storage: { dir: setup.imagesDir },
   limits: { perUserWaiting: 20, perUserRunning: 4, cooldownSeconds: 0 },
 });
+// EASEL_SCALE_DEBUG=1 prints the instance's log on stderr (shown when a test times out).
+const logger = process.env.EASEL_SCALE_DEBUG ? pino({ level: 'debug' }, pino.destination(2)) : undefined;
 const app = await createApp(config, {
+  logger,
   distributed: { instanceId: setup.instanceId, lockMs: setup.lockMs, stalledCheckMs: Math.round(setup.lockMs / 2), leaseMs: setup.leaseMs },
 });
 app.onEvent((e) => {

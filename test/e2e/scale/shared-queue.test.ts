@@ -1,7 +1,8 @@
 /**
  * Two Easel processes on one Redis and one image folder, two simulator hosts: any instance accepts
  * jobs, each job runs once (one prompt on one host), and its result is delivered once, by the
- * instance that took the command. Buttons (rerun, cancel) work on the other instance.
+ * instance that took the command. Buttons (rerun, cancel) work on the other instance, and the line
+ * stays fair across instances.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster, type Instance } from './cluster.ts';
@@ -62,4 +63,19 @@ describe('two instances sharing one Redis queue', () => {
     expect(c.deliveries.filter((d) => d.jobId === id)).toEqual([{ instance: 'a', outcome: 'cancelled', jobId: id, outputs: 0 }]);
     expect((await c.job(id))?.state).toBe('cancelled');
   }, 40_000);
+
+  it("fairness: a second user's job on the other instance goes before the first user's later jobs", async () => {
+    const xs: string[] = [];
+    for (let i = 0; i < 6; i++) xs.push(await a.submit('fair-x', 500 + i, 20));
+    const y = await b.submit('fair-y', 600, 20);
+    c.watch.push(...xs, y);
+    await c.waitFor(() => [...xs, y].every((id) => c.deliveries.some((d) => d.jobId === id)), 40_000, 'all seven results');
+    const sentAt = async (id: string) => (await c.job(id))!.attempts![0].submittedAt;
+    const x = await Promise.all(xs.map(sentAt));
+    const y1 = await sentAt(y);
+    // Two hosts hold two jobs each: x1..x4 were on them before y asked; y goes next, before x5 and x6.
+    expect(Math.max(...x.slice(0, 4))).toBeLessThanOrEqual(y1);
+    expect(y1).toBeLessThanOrEqual(x[4]);
+    expect(y1).toBeLessThanOrEqual(x[5]);
+  }, 60_000);
 });
