@@ -3,6 +3,7 @@
  * image storage and the job service into the one `Easel` facade every front end uses.
  */
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HostPool } from '../comfy/host-pool.ts';
 import type { NodeCatalogue } from '../comfy/node-catalogue.ts';
@@ -19,6 +20,8 @@ import { CommandRegistry } from '../commands/registry.ts';
 import { deriveRerun } from '../commands/rerun.ts';
 import type { CommandName, JobAction, JobPlan, ResolvedParams } from '../commands/types.ts';
 import type { EaselConfig } from '../config/types.ts';
+import { memoryKeyClaims, type KeyClaimsFactory } from '../bot/shared/recent-keys.ts';
+import { redisKeyClaims } from '../bot/shared/redis-recent-keys.ts';
 import { FolderImageStore, type ImageStore } from '../images/image-store.ts';
 import { intakeImage } from '../images/intake.ts';
 import { DistributedJobs, type DistributedOptions } from '../jobs/distributed/distributed-jobs.ts';
@@ -39,6 +42,11 @@ export interface EaselApp extends Easel {
   readonly registry: CommandRegistry;
   /** The built-in simulator, when no ComfyUI host is configured. */
   readonly simulator?: Simulator;
+  /**
+   * Remembered keys for front ends (Slack retries, double clicks): in this process by default; with
+   * REDIS_URL in Redis with a ttl, so every instance (and the next start) recognises a repeat.
+   */
+  readonly recentKeys: KeyClaimsFactory;
 }
 
 export interface CreateAppOptions {
@@ -136,6 +144,14 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
   const desk = new AdmissionDesk({ policy: config.policy, limits: config.limits, queue: jobs });
 
   // Retention: images unused for storage.retentionDays are removed at start and every few hours.
+  let recentKeys: KeyClaimsFactory = memoryKeyClaims;
+  let keysRedis: Redis | undefined;
+  if (config.store.redisUrl) {
+    keysRedis = new Redis(config.store.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
+    keysRedis.on('error', () => undefined); // failures fall back to memory (see RedisRecentKeys)
+    recentKeys = redisKeyClaims(keysRedis);
+  }
+
   const sweepImages = () =>
     images
       .sweep()
@@ -204,6 +220,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
     pool,
     registry,
     simulator,
+    recentKeys,
     get commands() {
       return registry.specs;
     },
@@ -360,6 +377,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
       await jobs.close();
       await pool.close();
       await store.close();
+      keysRedis?.disconnect();
       await simulator?.close();
     },
   };

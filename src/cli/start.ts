@@ -75,7 +75,7 @@ async function startFrontEnds(config: EaselConfig, app: EaselApp, logger: Logger
 
   if (platforms.discord) {
     running.push(
-      await startDiscordBot(app, config.discord, { logger, maxInputBytes: config.limits.maxInputBytes, stateDir: config.dataDir }).catch((err) => {
+      await startDiscordBot(app, config.discord, { logger, maxInputBytes: config.limits.maxInputBytes, stateDir: config.dataDir, recentKeys: app.recentKeys }).catch((err) => {
         throw new Error(`cannot connect to Discord: ${err instanceof Error ? err.message : String(err)}`);
       }),
     );
@@ -83,7 +83,7 @@ async function startFrontEnds(config: EaselConfig, app: EaselApp, logger: Logger
   }
   if (platforms.slack) {
     running.push(
-      await startSlackBot(app, config.slack, { logger, maxDownloadBytes: config.limits.maxInputBytes }).catch((err) => {
+      await startSlackBot(app, config.slack, { logger, maxDownloadBytes: config.limits.maxInputBytes, recentKeys: app.recentKeys }).catch((err) => {
         throw config.slack.mode === 'http' ? portProblem(err, 'The Slack receiver', 'slack.port', 'SLACK_PORT', config.slack.port) : err;
       }),
     );

@@ -17,7 +17,7 @@ import type pino from 'pino';
 import type { Easel } from '../../app/types.ts';
 import { isUserError } from '../../commands/errors.ts';
 import type { Actor, JobRecord } from '../../jobs/types.ts';
-import type { RecentKeys } from '../shared/recent-keys.ts';
+import type { KeyClaims } from '../shared/recent-keys.ts';
 import type { DownloadPolicy } from './attachment-download.ts';
 import type { PickedAttachments } from './picked-attachments.ts';
 import type { PickedImages } from './picked-images.ts';
@@ -43,7 +43,7 @@ export interface BotContext {
   /** The attachment each context menu picked, as the interaction resolved it (survives restarts). */
   pickedAttachments: PickedAttachments;
   /** Recent button clicks (user, button, message): a double click must not start a job twice. */
-  clicks: RecentKeys;
+  clicks: KeyClaims;
   now: () => number;
 }
 

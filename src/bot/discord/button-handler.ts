@@ -44,7 +44,7 @@ export async function handleButton(ctx: BotContext, interaction: ButtonInteracti
   const actor = actorOf(interaction);
   // A double click (same person, same button, same message, within a moment) would start the job
   // twice: acknowledge the repeat without doing anything. Edit only opens a form, so it may repeat.
-  if (b.action !== 'edit' && !ctx.clicks.claim(`${actor.userId}:${interaction.customId}:${interaction.message.id}`)) {
+  if (b.action !== 'edit' && !(await ctx.clicks.claim(`${actor.userId}:${interaction.customId}:${interaction.message.id}`))) {
     await interaction.deferUpdate().catch((err) => ctx.logger.debug({ err: String(err) }, 'discord: could not acknowledge a repeated click'));
     return;
   }

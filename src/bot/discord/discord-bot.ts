@@ -21,7 +21,7 @@ import pino from 'pino';
 import type { Easel } from '../../app/types.ts';
 import type { EaselConfig } from '../../config/types.ts';
 import { realClock, type Clock } from '../shared/clock.ts';
-import { RecentKeys } from '../shared/recent-keys.ts';
+import { RecentKeys, type KeyClaimsFactory } from '../shared/recent-keys.ts';
 import { handleAutocomplete } from './autocomplete-handler.ts';
 import { PickedImages, type BotContext } from './bot-context.ts';
 import { handleButton } from './button-handler.ts';
@@ -41,6 +41,8 @@ export interface DiscordBotOptions {
   attachmentOrigins?: string[];
   /** A second click on the same button of the same message by the same person within this many ms is ignored. Default 2000. */
   doubleClickMs?: number;
+  /** Where double clicks are remembered (default: this process; with Redis: every instance). */
+  recentKeys?: KeyClaimsFactory;
   /** Least time between two edits of one progress message. Default 1500 ms. */
   editIntervalMs?: number;
   /**
@@ -93,7 +95,7 @@ export async function startDiscordBot(easel: Easel, config: EaselConfig['discord
     presenters,
     pickedImages: new PickedImages({ now }),
     pickedAttachments: new PickedAttachments({ ...(opts.stateDir ? { file: path.join(opts.stateDir, 'discord-picked-images.json') } : {}), now }),
-    clicks: new RecentKeys(opts.doubleClickMs ?? 2_000, 10_000, now),
+    clicks: opts.recentKeys ? opts.recentKeys('discord-clicks', opts.doubleClickMs ?? 2_000) : new RecentKeys(opts.doubleClickMs ?? 2_000, 10_000, now),
     now,
   };
 

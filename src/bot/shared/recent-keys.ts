@@ -1,9 +1,27 @@
 /**
+ * "Have we seen this key recently?", answered by one process (RecentKeys) or, with several instances
+ * on one Redis, by all of them together (RedisRecentKeys), so a Slack retry that lands on another
+ * replica, or after a restart, is still recognised.
+ */
+export interface KeyClaims {
+  /** True the first time a key is offered within the ttl (and remembers it); false for a repeat. */
+  claim(key: string): boolean | Promise<boolean>;
+  /** Forget a key (the work it guarded failed before doing anything, so a retry may run it). */
+  release(key: string): void | Promise<void>;
+}
+
+/** Makes the named set of keys a front end needs (e.g. "slack-deliveries", kept `ttlMs`). */
+export type KeyClaimsFactory = (name: string, ttlMs: number) => KeyClaims;
+
+/** In this process only: the default. */
+export const memoryKeyClaims: KeyClaimsFactory = (_name, ttlMs) => new RecentKeys(ttlMs);
+
+/**
  * A short-lived set of keys: "have we seen this delivery / click recently?". Platforms redeliver
  * (Slack retries events, users double-click buttons); remembering keys for a while keeps a job from
  * running twice. Entries expire after `ttlMs`; the set never holds more than `maxKeys`.
  */
-export class RecentKeys {
+export class RecentKeys implements KeyClaims {
   private readonly seen = new Map<string, number>();
 
   constructor(

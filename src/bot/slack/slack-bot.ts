@@ -21,7 +21,7 @@ import type { CommandName, CommandSpec, JobAction } from '../../commands/types.t
 import { isUserError } from '../../commands/errors.ts';
 import type { Actor, JobRecord } from '../../jobs/types.ts';
 import { describeQueue, describeStatus, jobTitle } from '../shared/job-text.ts';
-import { RecentKeys } from '../shared/recent-keys.ts';
+import { memoryKeyClaims, type KeyClaimsFactory } from '../shared/recent-keys.ts';
 import { decodeJobAction, JOB_ACTION_PATTERN } from './action-id.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { SlackDelivery, slackErrorCode } from './slack-delivery.ts';
@@ -58,6 +58,8 @@ export interface SlackBotOptions {
   retries?: number;
   /** A second press of the same button by the same person within this many ms is a double click (default 2000). */
   doubleClickMs?: number;
+  /** Where retries and double clicks are remembered (default: this process; with Redis: every instance). */
+  recentKeys?: KeyClaimsFactory;
 }
 
 export interface SlackBot {
@@ -146,9 +148,11 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     logger: opts.logger,
   });
   /** Deliveries Slack may repeat (event retries, socket redelivery): remembered for 30 minutes. */
-  const deliveries = new RecentKeys(30 * 60_000);
+  // Shared by every instance when they run on one Redis (opts.recentKeys), so retries are caught anywhere.
+  const recentKeys = opts.recentKeys ?? memoryKeyClaims;
+  const deliveries = recentKeys('slack-deliveries', 30 * 60_000);
   /** Double clicks: the same person, the same button on the same message, within doubleClickMs. */
-  const clicks = new RecentKeys(opts.doubleClickMs ?? 2_000);
+  const clicks = recentKeys('slack-clicks', opts.doubleClickMs ?? 2_000);
   const specOf = (name: string): CommandSpec | undefined => easel.commands.find((s) => s.name === name);
   const warn = (what: string, err: unknown) => opts.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, `slack: ${what}`);
   /** A call that may wait out a rate limit (never used for views.open: its trigger_id would expire). */
@@ -273,7 +277,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   for (const spec of easel.commands) {
     app.command(`/${spec.name}`, async ({ command, ack }) => {
       await ack();
-      if (!deliveries.claim(`cmd:${command.trigger_id}`)) return;
+      if (!(await deliveries.claim(`cmd:${command.trigger_id}`))) return;
       let prefill: Record<string, unknown> = {};
       let notice: string | undefined;
       try {
@@ -325,7 +329,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   // ---- message shortcut -> modal with the message's image ------------------------------------
   app.shortcut({ callback_id: MESSAGE_SHORTCUT, type: 'message_action' }, async ({ shortcut, ack }) => {
     await ack();
-    if (!deliveries.claim(`sc:${shortcut.trigger_id}`)) return;
+    if (!(await deliveries.claim(`sc:${shortcut.trigger_id}`))) return;
     const message = shortcut.message as { ts: string; thread_ts?: string; files?: SlackFileRef[] };
     const image = (await completeFiles(message.files ?? [])).find(isImageFile);
     const channel = shortcut.channel.id;
@@ -401,7 +405,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       return;
     }
     await ack();
-    if (!deliveries.claim(`view:${view.id}`)) return;
+    if (!(await deliveries.claim(`view:${view.id}`))) return;
     await startJob({
       command: spec.name,
       options: values.options,
@@ -427,7 +431,7 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
       return;
     }
     await ack();
-    if (!deliveries.claim(`view:${view.id}`)) return;
+    if (!(await deliveries.claim(`view:${view.id}`))) return;
     const actor = actorOf(body.user, context.channelId, body.team?.id);
     try {
       const parent = await easel.getJob(context.jobId);
@@ -445,8 +449,8 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
   // ---- mentions ------------------------------------------------------------------------------
   app.event('app_mention', async ({ event, body }) => {
     const eventId = (body as { event_id?: string }).event_id;
-    if (eventId && !deliveries.claim(`ev:${eventId}`)) return;
-    if (!deliveries.claim(`mention:${event.channel}:${event.ts}`)) return;
+    if (eventId && !(await deliveries.claim(`ev:${eventId}`))) return;
+    if (!(await deliveries.claim(`mention:${event.channel}:${event.ts}`))) return;
     const threadTs = event.thread_ts ?? event.ts;
     const user = event.user ?? '';
     const parsed = parseMention(event.text ?? '', easel.commands);
@@ -507,8 +511,8 @@ export async function startSlackBot(easel: Easel, config: EaselConfig['slack'], 
     const messageTs = payload.message?.ts ?? payload.container?.message_ts;
     if (!b || !channel) return;
     const threadTs = payload.message?.thread_ts ?? messageTs;
-    if (a.action_ts && !deliveries.claim(`act:${a.action_ts}:${a.action_id}`)) return;
-    if (!clicks.claim(`${payload.user.id}:${a.action_id}:${messageTs}`)) return;
+    if (a.action_ts && !(await deliveries.claim(`act:${a.action_ts}:${a.action_id}`))) return;
+    if (!(await clicks.claim(`${payload.user.id}:${a.action_id}:${messageTs}`))) return;
     const actor = actorOf(payload.user, channel, payload.team?.id);
     try {
       const job = await easel.getJob(b.jobId);

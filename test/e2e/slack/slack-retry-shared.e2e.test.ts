@@ -1,0 +1,65 @@
+/**
+ * With several instances on one Redis, Slack's retries and double clicks are remembered in Redis: a
+ * retry of an event that reaches the bot after a restart (or another replica) runs nothing again.
+ * The same retry with the default in-process memory would run the job a second time, which is what
+ * the second case shows.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeyClaims } from '../../../src/bot/shared/redis-recent-keys.ts';
+import { startTestRedis, type TestRedis } from '../../unit/jobs/redis-fixture.ts';
+import { ALICE, CHANNEL, jobIdOf, resultCards, startHarness, testImage, type Harness } from './harness.ts';
+
+describe('Slack retries remembered across restarts and replicas', () => {
+  let redis: TestRedis;
+  let client: Redis;
+  let png: Buffer;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    client = new Redis(redis.url);
+    png = await testImage();
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  async function mentionThenRetryAfterRestart(h: Harness): Promise<{ results: number; prompts: number }> {
+    const before = h.app.simulator!.submittedPromptIds().length;
+    const file = h.fake.userFile({ name: 'boat.png', mimetype: 'image/png', data: png });
+    const sent = await h.fake.mention({ text: '<@U0BOT0001> restyle watercolor', files: [file] });
+    expect(sent.status).toBe(200);
+    const card = await h.fake.waitFor(() => resultCards(h.fake, sent.message.ts)[0], 'the result', 20_000);
+    await h.bot.settled(jobIdOf(card));
+    // The bot restarts (a rolling update), then Slack retries the event it thinks was not answered.
+    await h.restartBot();
+    const event = { type: 'app_mention', user: ALICE, text: sent.message.text, ts: sent.message.ts, channel: CHANNEL, event_ts: sent.message.ts, files: [file] };
+    const retry = await h.fake.sendEvent(event, { eventId: sent.eventId, retryNum: 1, retryReason: 'http_timeout' });
+    expect(retry.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_500));
+    return { results: resultCards(h.fake, sent.message.ts).length, prompts: h.app.simulator!.submittedPromptIds().length - before };
+  }
+
+  it('with Redis: the retry after a restart runs nothing', async () => {
+    const h = await startHarness('http', { recentKeys: redisKeyClaims(client, 'slack-retry-test') });
+    try {
+      expect(await mentionThenRetryAfterRestart(h)).toEqual({ results: 1, prompts: 1 });
+      expect(await client.keys('slack-retry-test:recent:slack-deliveries:*')).not.toHaveLength(0);
+      const ttl = await client.pttl((await client.keys('slack-retry-test:recent:slack-deliveries:*'))[0]);
+      expect(ttl).toBeGreaterThan(0);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+
+  it('in process memory only (no Redis): the same retry runs the job again', async () => {
+    const h = await startHarness('http');
+    try {
+      const r = await mentionThenRetryAfterRestart(h);
+      expect(r.prompts).toBe(2);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});
