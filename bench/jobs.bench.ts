@@ -58,10 +58,13 @@ interface Args {
   waiting: number;
   stepMs: number;
   steps: number;
+  /** --instances N: the scale-out comparison (N instances on one Redis vs one), on `sims` simulators. */
+  instances: number;
+  sims: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { hosts: [], link: true, rttMs: 50, mbit: 100, jobs: 30, inputMb: 2, latencyJobs: 5, waiting: 1000, stepMs: 50, steps: 20 };
+  const a: Args = { hosts: [], link: true, rttMs: 50, mbit: 100, jobs: 30, inputMb: 2, latencyJobs: 5, waiting: 1000, stepMs: 50, steps: 20, instances: 0, sims: 4 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => {
@@ -84,6 +87,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--waiting') a.waiting = Math.round(num());
     else if (k === '--step-ms') a.stepMs = num();
     else if (k === '--steps') a.steps = Math.max(1, Math.round(num()));
+    else if (k === '--instances') a.instances = Math.max(1, Math.round(num()));
+    else if (k === '--sims') a.sims = Math.max(1, Math.round(num()));
     else if (k === '--serve-simulator') continue;
     else throw new Error(`unknown option ${k} (see the header of bench/jobs.bench.ts)`);
   }
@@ -312,6 +317,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const args = parseArgs(argv);
   if (argv.includes('--serve-simulator')) return serveSimulator(args.stepMs);
+  if (args.instances > 0) return scaleOut(args);
 
   const dir = mkdtempSync(join(tmpdir(), 'easel-bench-jobs-'));
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
@@ -536,6 +542,203 @@ async function main(): Promise<void> {
     console.log(`process RSS with ${args.waiting} jobs waiting: ${fmt(rssMb, 0)} MB (${fmt(rssDelta, 1)} MB more than just before queueing them)${builtIn ? '; the simulator runs in its own process' : ''}`);
     console.log('');
     console.log(`goals: busy >= 0.98 over the remote link: ${easel.busyMs / easel.wallMs >= 0.98 ? 'met' : 'NOT met'}; added latency < 50 ms: ${added < 50 ? 'met' : 'NOT met'}; RSS < 200 MB: ${rssMb < 200 ? 'met' : 'NOT met'}`);
+  } finally {
+    for (const c of cleanups) await Promise.resolve(c()).catch(() => undefined);
+  }
+}
+
+// ------------------------------------------------------------------ scale-out: several instances on one Redis
+
+/**
+ * `--instances N`: the same jobs through the embedded scheduler (one process, no Redis), through one
+ * instance on the shared Redis queue, and through N instances sharing it, on `--sims` simulator hosts
+ * (own processes, each behind its own simulated link). Per host: busy time over the span it worked
+ * (first start to last end). Latency: accept -> host start on an idle cluster, against a naive client
+ * doing the same upload + submit over the same link.
+ */
+async function scaleOut(args: Args): Promise<void> {
+  const { startTestRedis } = await import('../test/unit/jobs/redis-fixture.ts');
+  const { DistributedJobs } = await import('../src/jobs/distributed/distributed-jobs.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'easel-bench-scale-'));
+  const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
+  try {
+    const redis = await startTestRedis();
+    cleanups.unshift(() => redis.stop());
+    const oneWay = args.link ? args.rttMs / 2 : 0;
+    const bytesPerMs = args.link ? (args.mbit * 1_000_000) / 8 / 1000 : Infinity;
+    const hosts: HostConfig[] = [];
+    const direct: ComfyClient[] = [];
+    for (let i = 0; i < args.sims; i++) {
+      const sim = await spawnSimulator(args.stepMs);
+      cleanups.unshift(() => void sim.child.kill('SIGTERM'));
+      const u = new URL(sim.url);
+      let base = sim.url;
+      if (args.link) {
+        const proxy = new LinkProxy({ host: u.hostname, port: Number(u.port) }, oneWay, bytesPerMs);
+        await proxy.start();
+        cleanups.unshift(() => proxy.close());
+        base = `http://127.0.0.1:${proxy.port}`;
+      }
+      hosts.push({ name: `gpu-${i + 1}`, url: base, simulated: true });
+      const c = new ComfyClient({ name: `gpu-${i + 1}-direct`, url: sim.url });
+      cleanups.unshift(() => c.close());
+      direct.push(c);
+    }
+    const presets: Preset[] = await loadPresets(join(ROOT, 'config/presets'));
+    const config = defaultConfig();
+    const registry = new CommandRegistry(presets, config);
+    const images = new FolderImageStore(join(dir, 'images'));
+    const steps = Math.min(args.steps, config.limits.maxSteps);
+    const limits = { ...config.limits, queueCap: 10_000, perUserWaiting: 10_000, perUserRunning: 100, cooldownSeconds: 0 };
+    console.log(`Easel scale-out benchmark: ${args.sims} simulator hosts (${args.stepMs} ms/step x ${steps} steps), ${args.jobs} jobs from 3 users; ${args.instances} instance(s) on one Redis vs one`);
+    console.log(args.link ? `link: ${args.rttMs} ms round trip, ${args.mbit} Mbit/s each way per host, ${args.inputMb} MB input images` : `link: none (loopback), ${args.inputMb} MB input images`);
+    const perRun = args.jobs + args.latencyJobs + 1;
+    const inputs = await noiseImages(perRun * 3 + args.latencyJobs, args.inputMb, images);
+    let nextInput = 0;
+    let seed = 1;
+    const makeJob = (user: string): JobRecord => {
+      const { preset, params } = registry.resolve('restyle', { prompt: `bench ${user}`, seed: seed++, steps, width: 512, height: 512 });
+      return {
+        id: randomUUID(),
+        command: 'restyle',
+        preset: preset.name,
+        params,
+        inputs: [inputs[nextInput++ % inputs.length]],
+        actor: { platform: 'cli', userId: user, channelId: 'bench', serverId: 'bench' },
+        state: 'queued',
+        createdAt: Date.now(),
+      };
+    };
+
+    interface Node {
+      enqueue(j: JobRecord): Promise<JobRecord>;
+      close(): Promise<void>;
+    }
+    const done = new Map<string, number>();
+    /** Where each job ran (from its 'done' event; the same as its stored record). */
+    const ownAttempts = new Map<string, NonNullable<JobRecord['attempts']>>();
+    const onEvent = (e: JobEvent) => {
+      if (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled') done.set(e.job.id, Date.now());
+      if (e.type === 'done' && e.job.attempts) ownAttempts.set(e.job.id, e.job.attempts);
+      if (e.type === 'failed') console.log(`  job failed: ${e.reason}`);
+    };
+    const startNode = async (redisNs: string | undefined): Promise<Node> => {
+      const store = await JobStore.open(redisNs ? { redisUrl: redis.url, namespace: redisNs } : { sqlitePath: join(dir, `${randomUUID()}.sqlite`) });
+      const pool = new HostPool(hosts, {});
+      const disabled = new Map<string, Set<string>>();
+      pool.on('host-up', (name: string, cat: NodeCatalogue) => {
+        disabled.set(name, new Set(presets.filter((p) => validatePreset(p, cat).length > 0).map((p) => p.name)));
+      });
+      const deps = {
+        store,
+        pool,
+        images,
+        limits,
+        presets: { get: (n: string) => registry.preset(n) },
+        eligible: (h: string, p: string) => disabled.has(h) && !disabled.get(h)!.has(p),
+        plan: planJob,
+      };
+      const flow = redisNs ? DistributedJobs.create({ ...deps, redisUrl: redis.url, namespace: redisNs }) : new JobService(deps);
+      flow.onEvent(onEvent);
+      await pool.start();
+      await flow.recover();
+      return {
+        enqueue: (j) => flow.enqueue(j),
+        close: async () => {
+          await flow.close();
+          await pool.close();
+          await store.close();
+        },
+        ...(flow instanceof DistributedJobs ? { driven: () => flow.hostsDriven() } : {}),
+      } as Node & { driven?: () => string[] };
+    };
+    const waitDone = async (ids: string[]) => {
+      while (!ids.every((id) => done.has(id))) await new Promise((r) => setTimeout(r, 5));
+    };
+
+    // A naive client's accept -> host start over the same link: the floor Easel is compared with.
+    const naive = new ComfyClient(hosts[0]);
+    cleanups.unshift(() => naive.close());
+    await naive.connect();
+    const catalogue = await naive.objectInfo();
+    const naiveLat: number[] = [];
+    for (let i = 0; i < args.latencyJobs; i++) {
+      const job = makeJob('naive');
+      const accepted = Date.now();
+      const name = await naive.uploadImage(await images.read(job.inputs[0]), { ext: 'png' });
+      const run = await naive.submit(planJob(job, registry.preset(job.preset)!, [name], catalogue).runs[0].workflow);
+      await run.done;
+      const iv = await hostInterval(direct[0], run.promptId);
+      if (iv) naiveLat.push(iv.start - accepted);
+    }
+
+    const measure = async (label: string, count: number, redisNs: string | undefined) => {
+      process.stdout.write(`${label}: starting... `);
+      const nodes = await Promise.all(Array.from({ length: count }, () => startNode(redisNs)));
+      if (redisNs) {
+        // Wait until the instances have shared the hosts out (each drives its part).
+        const until = Date.now() + 30_000;
+        while (Date.now() < until) {
+          const driven = nodes.map((n) => (n as Node & { driven: () => string[] }).driven().length);
+          if (driven.reduce((x, y) => x + y, 0) === hosts.length && Math.min(...driven) >= Math.floor(hosts.length / count)) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const warm = await nodes[0].enqueue(makeJob('warmup'));
+      await waitDone([warm.id]);
+      process.stdout.write(`${args.jobs} jobs... `);
+      const t0 = Date.now();
+      const ids: string[] = [];
+      for (let i = 0; i < args.jobs; i++) ids.push((await nodes[i % count].enqueue(makeJob(`user-${i % 3}`))).id);
+      await waitDone(ids);
+      const wall = Math.max(...ids.map((id) => done.get(id)!)) - t0;
+      const lat: number[] = [];
+      for (let i = 0; i < args.latencyJobs; i++) {
+        const accepted = Date.now();
+        const j = await nodes[i % count].enqueue(makeJob('lat'));
+        await waitDone([j.id]);
+        lat.push(accepted);
+        ids.push(j.id);
+      }
+      const byHost = new Map<string, Interval[]>();
+      const latencies: number[] = [];
+      for (const [k, id] of ids.entries()) {
+        const a = (ownAttempts.get(id) ?? []).find((x) => x.outcome === 'done');
+        if (!a) continue;
+        const iv = await hostInterval(direct[hosts.findIndex((h) => h.name === a.host)], a.promptId);
+        if (!iv) continue;
+        if (k < args.jobs) byHost.set(a.host, [...(byHost.get(a.host) ?? []), iv]);
+        else latencies.push(iv.start - lat[k - args.jobs]);
+      }
+      await Promise.all(nodes.map((n) => n.close()));
+      const ratios = [...byHost.values()].map((list) => {
+        const busy = list.reduce((x, iv) => x + iv.end - iv.start, 0);
+        const span = Math.max(...list.map((iv) => iv.end)) - Math.min(...list.map((iv) => iv.start));
+        return busy / Math.max(1, span);
+      });
+      console.log(`done in ${fmt(wall / 1000, 1)} s`);
+      return { wall, minBusy: Math.min(...ratios), meanBusy: ratios.reduce((x, y) => x + y, 0) / Math.max(1, ratios.length), hostsUsed: ratios.length, lat: median(latencies) };
+    };
+
+    const embedded = await measure('embedded (no Redis)', 1, undefined);
+    const one = await measure('1 instance on Redis', 1, 'bench-one');
+    const many = await measure(`${args.instances} instances on Redis`, args.instances, 'bench-many');
+    const rows: Array<[string, (r: typeof one) => string]> = [
+      ['wall time (s)', (r) => fmt(r.wall / 1000, 2)],
+      ['hosts used', (r) => String(r.hostsUsed)],
+      ['host busy / span, lowest host', (r) => fmt(r.minBusy, 3)],
+      ['host busy / span, mean', (r) => fmt(r.meanBusy, 3)],
+      ['median accept -> host start (ms)', (r) => fmt(r.lat, 0)],
+      ['added beyond the link (ms)', (r) => fmt(r.lat - median(naiveLat), 0)],
+    ];
+    console.log('');
+    const cols = ['embedded', '1 instance', `${args.instances} instances`];
+    console.log(`${'figure'.padEnd(36)}${cols.map((c) => c.padStart(14)).join('')}`);
+    for (const [k, f] of rows) console.log(`${k.padEnd(36)}${[embedded, one, many].map((r) => f(r).padStart(14)).join('')}`);
+    console.log(`naive client accept -> host start over the same link: ${fmt(median(naiveLat), 0)} ms`);
+    console.log('');
+    const added = many.lat - median(naiveLat);
+    console.log(`goals with ${args.instances} instances: busy >= 0.98 per host: ${many.minBusy >= 0.98 ? 'met' : 'NOT met'}; added latency < 50 ms: ${added < 50 ? 'met' : 'NOT met'}`);
   } finally {
     for (const c of cleanups) await Promise.resolve(c()).catch(() => undefined);
   }

@@ -137,6 +137,11 @@ export class DistributedJobs implements JobFlow {
     this.logger?.info({ instance: this.instanceId, hosts: this.leases.owned() }, 'jobs run through the shared Redis queue (BullMQ)');
   }
 
+  /** The hosts this instance drives now (holds the lease of). */
+  hostsDriven(): string[] {
+    return this.leases.owned();
+  }
+
   // ================================================================= JobFlow
 
   /**
@@ -249,9 +254,14 @@ export class DistributedJobs implements JobFlow {
 
   // ================================================================= working
 
-  /** Jobs this instance can hold at once: a slot per host it drives (paused when it drives none). */
+  /**
+   * Jobs this instance takes at once: the slots of the hosts it drives, plus one per host waiting here.
+   * A job keeps its BullMQ lock until its images are stored, but its host slot is free as soon as the
+   * GPU is done; the extra one goes to that slot at once, so a slow download never idles the GPU.
+   * (Paused when this instance drives no host.)
+   */
   private capacity(): number {
-    return Math.max(1, this.leases.owned().length * this.deps.pool.depth);
+    return Math.max(1, this.leases.owned().length * (this.deps.pool.depth + 1));
   }
 
   private onLeasesChange(): void {
@@ -267,6 +277,7 @@ export class DistributedJobs implements JobFlow {
 
   private async process(bull: Job<QueuedData>): Promise<void> {
     const jobId = bull.data.jobId;
+    this.logger?.debug({ jobId }, 'worker took a job');
     if (this.local.peek(jobId)) {
       // Handed back to us while we still run it (our lock lapsed): keep following it here.
       await new Promise<void>((r) => this.whenEnded(jobId, r));

@@ -82,15 +82,23 @@ describe('production install (npm ci --omit=dev)', () => {
 
 describe('docker-compose.yml', () => {
   const compose = parse(read('docker-compose.yml')) as {
-    services: Record<string, { environment?: Record<string, string>; ports?: string[]; depends_on?: Record<string, unknown>; healthcheck?: unknown }>;
+    services: Record<
+      string,
+      { environment?: Record<string, string>; ports?: string[]; depends_on?: Record<string, unknown>; healthcheck?: unknown; deploy?: { replicas?: number }; volumes?: string[] }
+    >;
   };
 
-  it('runs Easel with Redis, publishing the playground and ops ports to localhost only', () => {
+  it('runs two Easel replicas on Redis with one shared images volume, publishing the playground and ops ports to localhost only', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['easel', 'redis']);
     const easel = compose.services.easel;
     expect(easel.depends_on).toHaveProperty('redis');
     expect(compose.services.redis.healthcheck).toBeDefined();
-    expect(easel.ports).toEqual(expect.arrayContaining(['127.0.0.1:7860:7860', '127.0.0.1:9464:9464']));
+    expect(easel.deploy?.replicas).toBe(2);
+    // A port range gives each replica its own host port.
+    expect(easel.ports).toEqual(expect.arrayContaining(['127.0.0.1:7860-7861:7860', '127.0.0.1:9464-9465:9464']));
+    // The images folder lies on the named volume every replica mounts.
+    expect(easel.volumes).toContain('easel-data:/data');
+    expect(easel.environment?.EASEL_STORAGE_DIR).toBe('/data/images');
     expect(easel.environment?.REDIS_URL).toContain('redis://redis:6379');
     for (const name of Object.keys(easel.environment ?? {})) expect(known.has(name), name).toBe(true);
   });
