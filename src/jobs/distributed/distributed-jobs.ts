@@ -55,6 +55,11 @@ interface QueuedData {
 }
 
 const QUEUE = 'jobs';
+/**
+ * Previews cross Redis at most this often per job. Front ends show one edit every 1.5 s anyway, and a
+ * GPU making a preview every step would otherwise send megabytes a second through pub/sub.
+ */
+const PREVIEW_EVERY_MS = 1_000;
 
 export class DistributedJobs implements JobFlow {
   readonly instanceId: string;
@@ -77,6 +82,8 @@ export class DistributedJobs implements JobFlow {
   private readonly cancelAsked = new Set<string>();
   private readonly holds = new Set<string>();
   private holdSeq = 0;
+  /** When each running job's last preview was published. */
+  private readonly lastPreview = new Map<string, number>();
   private closing = false;
 
   private constructor(deps: DistributedJobsDeps) {
@@ -174,7 +181,9 @@ export class DistributedJobs implements JobFlow {
       await this.deps.store.create(job);
       await this.queue.add('job', { jobId: job.id }, { jobId: job.id, priority, removeOnComplete: true, removeOnFail: true });
     } catch (err) {
+      // Not queued after all: out of line again, and no record left for recover() to pick up.
       await this.admission.cancelWaiting(job.id).catch(() => undefined);
+      await this.deps.store.delete(job.id).catch(() => undefined);
       throw err;
     }
     void this.bus.publish({ type: 'queued', job: { ...job }, position, etaMs: this.local.estimate(job.preset) });
@@ -341,8 +350,17 @@ export class DistributedJobs implements JobFlow {
 
   private onLocalEvent(e: JobEvent): void {
     // The place in the shared line was announced by the accepting instance; the local line is not it.
-    if (e.type !== 'queued') void this.bus.publish(e).catch((err: Error) => this.logger?.warn({ err: err.message }, 'could not publish a job event'));
+    if (e.type === 'queued') return;
+    if (e.type === 'running' && e.preview) {
+      const now = Date.now();
+      if (now - (this.lastPreview.get(e.job.id) ?? 0) < PREVIEW_EVERY_MS) {
+        const { preview: _skipped, ...progress } = e;
+        e = progress;
+      } else this.lastPreview.set(e.job.id, now);
+    }
+    void this.bus.publish(e).catch((err: Error) => this.logger?.warn({ err: err.message }, 'could not publish a job event'));
     if (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled') {
+      this.lastPreview.delete(e.job.id);
       const resolve = this.taken.get(e.job.id);
       this.taken.delete(e.job.id);
       void this.admission
@@ -377,16 +395,19 @@ export class DistributedJobs implements JobFlow {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       timer.unref?.();
-      let off = () => {};
+      let off: (() => void) | undefined;
+      let ended = false;
       function done() {
+        ended = true;
         clearTimeout(timer);
-        off();
+        off?.();
         resolve();
       }
       off = this.hub.subscribe(jobId, (e) => {
         // The replayed latest event may be an old one; only a terminal one ends the wait.
         if (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled') done();
       });
+      if (ended) off();
     });
   }
 }
