@@ -8,6 +8,7 @@
  *   COMFYUI_TOKEN=... npm run bench:jobs -- --host http://gpu-1:8188   # host auth from the same
  *     variables `easel start` reads (COMFYUI_TOKEN, COMFYUI_USER + COMFYUI_PASSWORD, COMFYUI_AUTH_HEADER)
  *   options: --jobs 30  --rtt 50  --mbit 100  --input-mb 2  --latency-jobs 5  --waiting 1000  --step-ms 50  --steps 20
+ *   npm run bench:jobs -- --instances 2 [--sims 4]   # embedded vs 1 vs N instances on one Redis (see scaleOut below)
  *
  * The link is a local TCP proxy in front of each host that delays every chunk by RTT/2 each way and
  * throttles each direction to the given bandwidth, so HTTP uploads, /view downloads and the WebSocket
