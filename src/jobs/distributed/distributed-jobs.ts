@@ -23,6 +23,7 @@ import { UserError } from '../../commands/errors.ts';
 import { describeFailure } from '../failure-reasons.ts';
 import type { JobFlow } from '../job-flow.ts';
 import { JobService, type JobServiceDeps } from '../job-service.ts';
+import { JobStoreDownError } from '../store-guard.ts';
 import { isTerminal } from '../job-store.ts';
 import { actorKeys } from '../scheduler.ts';
 import type { Actor, JobEvent, JobRecord } from '../types.ts';
@@ -66,8 +67,11 @@ export class DistributedJobs implements JobFlow {
   private readonly deps: DistributedJobsDeps;
   private readonly logger?: Logger;
   private readonly ns: string;
+  /** Commands (admission, leases, events, the queue). No offline queue: with Redis away they fail at once, never run late. */
   private readonly redis: Redis;
   private readonly sub: Redis;
+  /** BullMQ's worker needs a connection that retries forever. */
+  private readonly workerRedis: Redis;
   private readonly admission: SharedAdmission;
   private readonly leases: HostLeases;
   private readonly fronts: JobFronts;
@@ -92,18 +96,19 @@ export class DistributedJobs implements JobFlow {
     this.ns = deps.namespace ?? 'easel';
     const opts = deps.distributed ?? {};
     this.instanceId = opts.instanceId ?? randomUUID();
-    const connect = () => {
-      const r = new Redis(deps.redisUrl, { maxRetriesPerRequest: null });
+    const connect = (forWorker = false) => {
+      const r = new Redis(deps.redisUrl, forWorker ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, enableOfflineQueue: false });
       // Errors reach callers through rejected commands; never crash on the emitter (and never log the URL).
       r.on('error', (err: Error) => this.logger?.debug({ err: err.message }, 'redis connection error'));
       return r;
     };
     this.redis = connect();
-    this.sub = connect();
+    this.sub = connect(true);
+    this.workerRedis = connect(true);
     this.admission = new SharedAdmission(this.redis, this.ns);
     this.leases = new HostLeases(this.redis, this.ns, this.instanceId, deps.pool.names(), { ttlMs: opts.leaseMs ?? 15_000 });
     this.fronts = new JobFronts(this.redis, this.ns, this.instanceId);
-    this.bus = new EventBus(this.redis, this.sub, this.ns);
+    this.bus = new EventBus(this.redis, this.sub, this.ns, this.instanceId);
     this.hub = new EventHub({
       load: (id) => deps.store.get(id),
       mine: (id) => this.fronts.isMine(id),
@@ -120,6 +125,15 @@ export class DistributedJobs implements JobFlow {
   }
 
   private async begin(): Promise<void> {
+    if (this.redis.status !== 'ready') {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the shared job queue could not reach Redis within 10 s')), 10_000);
+        this.redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     await this.bus.start({ event: (e) => this.hub.emit(e), control: (m) => this.onControl(m) });
     this.local.onEvent((e) => this.onLocalEvent(e));
     this.leases.on('change', () => this.onLeasesChange());
@@ -128,7 +142,7 @@ export class DistributedJobs implements JobFlow {
     const opts = this.deps.distributed ?? {};
     const lockMs = opts.lockMs ?? 30_000;
     this.worker = new Worker<QueuedData>(QUEUE, (job) => this.process(job), {
-      connection: this.redis,
+      connection: this.workerRedis,
       prefix: `${this.ns}:bull`,
       concurrency: this.capacity(),
       lockDuration: lockMs,
@@ -175,7 +189,20 @@ export class DistributedJobs implements JobFlow {
     }
     const job: JobRecord = { ...input, state: 'queued', createdAt: input.createdAt || Date.now() };
     delete job.error;
-    const { priority, position } = await this.admission.admit(job.id, actorKeys(job.actor).userKey, this.deps.limits);
+    let admitted: { priority: number; position: number };
+    try {
+      admitted = await this.admission.admit(job.id, actorKeys(job.actor).userKey, this.deps.limits);
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      // Redis away: refused at once (nothing is queued to run late), said like the store says it.
+      const down = new JobStoreDownError('timeout', `admit job ${job.id}: ${(err as Error).message}`).forSubmission();
+      this.logger?.error(
+        { jobId: job.id, user: job.actor.userId, platform: job.actor.platform, err: down.detail },
+        'could not store a new job; the submission was refused and nothing was queued',
+      );
+      throw down;
+    }
+    const { priority, position } = admitted;
     try {
       await this.fronts.register(job.id);
       await this.deps.store.create(job);
@@ -186,7 +213,7 @@ export class DistributedJobs implements JobFlow {
       await this.deps.store.delete(job.id).catch(() => undefined);
       throw err;
     }
-    void this.bus.publish({ type: 'queued', job: { ...job }, position, etaMs: this.local.estimate(job.preset) });
+    this.announce({ type: 'queued', job: { ...job }, position, etaMs: this.local.estimate(job.preset) });
     return { ...job };
   }
 
@@ -258,6 +285,7 @@ export class DistributedJobs implements JobFlow {
     await this.leases.stop().catch(() => undefined);
     await this.queue.close().catch(() => undefined);
     this.sub.disconnect();
+    this.workerRedis.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
@@ -351,6 +379,8 @@ export class DistributedJobs implements JobFlow {
   private onLocalEvent(e: JobEvent): void {
     // The place in the shared line was announced by the accepting instance; the local line is not it.
     if (e.type === 'queued') return;
+    // Here at once (even with Redis away), every preview; the others through pub/sub.
+    this.hub.emit(e);
     if (e.type === 'running' && e.preview) {
       const now = Date.now();
       if (now - (this.lastPreview.get(e.job.id) ?? 0) < PREVIEW_EVERY_MS) {
@@ -386,8 +416,14 @@ export class DistributedJobs implements JobFlow {
     await this.deps.store.save(job);
     await this.admission.finish(job.id);
     const e: JobEvent = state === 'failed' ? { type: 'failed', job, code: failure!.code, reason: failure!.reason } : { type: 'cancelled', job };
-    await this.bus.publish(e);
+    this.announce(e);
     return { ...job };
+  }
+
+  /** An event made here (not by the local job service): to this instance's listeners and the others'. */
+  private announce(e: JobEvent): void {
+    this.hub.emit(e);
+    void this.bus.publish(e).catch((err: Error) => this.logger?.warn({ err: err.message }, 'could not publish a job event'));
   }
 
   /** Resolves at the job's next terminal event here (or after `ms`). */
