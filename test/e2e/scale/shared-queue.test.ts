@@ -65,8 +65,10 @@ describe('two instances sharing one Redis queue', () => {
   }, 40_000);
 
   it("fairness: a second user's job on the other instance goes before the first user's later jobs", async () => {
-    // Long enough jobs (60 steps) that a line forms: x's eight are all queued before y asks.
-    const xs = await Promise.all(Array.from({ length: 8 }, (_, i) => a.submit('fair-x', 500 + i, 60)));
+    // Long enough jobs (60 steps) that a line forms: x's eight are all queued before y asks (one after
+    // another: the admission desk answers "busy" to a burst of simultaneous uploads).
+    const xs: string[] = [];
+    for (let i = 0; i < 8; i++) xs.push(await a.submit('fair-x', 500 + i, 60));
     const y = await b.submit('fair-y', 600, 60);
     c.watch.push(...xs, y);
     await c.waitFor(() => [...xs, y].every((id) => c.deliveries.some((d) => d.jobId === id)), 40_000, 'all nine results');
