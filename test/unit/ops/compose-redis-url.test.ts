@@ -41,6 +41,14 @@ describe('docker-compose REDIS_URL', () => {
     expect(storeFor({ REDIS_URL: '' })).toBeUndefined();
   });
 
+  it('the shipped .env.example (cp .env.example .env) keeps the compose Redis, which its two replicas need', () => {
+    const example = readFileSync(path.join(PROJECT_ROOT, '.env.example'), 'utf8');
+    const dotEnv = Object.fromEntries(
+      example.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=', 2) as [string, string]),
+    );
+    expect(storeFor(dotEnv)).toBe('redis://redis:6379');
+  });
+
   it('a REDIS_URL of your own is used as is', () => {
     expect(storeFor({ REDIS_URL: 'redis://cache.internal:6380' })).toBe('redis://cache.internal:6380');
   });
