@@ -32,7 +32,7 @@ import type { Actor, JobRecord, JobState, StoredImage } from '../jobs/types.ts';
 import { checkWritableFolders } from '../ops/writable-folders.ts';
 import { startSimulator } from '../simulator/index.ts';
 import type { Simulator } from '../simulator/types.ts';
-import { AdmissionDesk } from './admission-desk.ts';
+import { AdmissionDesk, type AdmissionTicket } from './admission-desk.ts';
 import { renderResult } from './render-result.ts';
 import type { AdmitRequest, AppStatus, Easel, HostStatus, RenderLimits, RerunRequest, SubmitRequest } from './types.ts';
 
@@ -142,6 +142,17 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
   }
 
   const desk = new AdmissionDesk({ policy: config.policy, limits: config.limits, queue: jobs });
+  /** The desk's ticket (policy, local holds, upload slot), then the shared limits where they live in Redis. */
+  const admitTicket = async (req: AdmitRequest): Promise<AdmissionTicket> => {
+    const ticket = desk.admit(req);
+    try {
+      await jobs.precheck?.(req.actor);
+    } catch (err) {
+      ticket.release();
+      throw err;
+    }
+    return ticket;
+  };
 
   // Retention: images unused for storage.retentionDays are removed at start and every few hours.
   let recentKeys: KeyClaimsFactory = memoryKeyClaims;
@@ -225,13 +236,11 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
       return registry.specs;
     },
 
-    async admit(req: AdmitRequest) {
-      return desk.admit(req);
-    },
+    admit: admitTicket,
 
     async submit(req: SubmitRequest): Promise<JobRecord> {
       // Admission first (with the caller's ticket, or here): nothing is decoded or written for a refusal.
-      const claim = desk.claim(req.ticket ?? desk.admit({ command: req.command, actor: req.actor }), req.command, req.actor);
+      const claim = desk.claim(req.ticket ?? (await admitTicket({ command: req.command, actor: req.actor })), req.command, req.actor);
       let queued = false;
       try {
         const spec = specOf(req.command);

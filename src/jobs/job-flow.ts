@@ -9,6 +9,11 @@ import type { Actor, JobEvent, JobRecord } from './types.ts';
 export interface JobFlow {
   /** Hold a place for a submission still being read (see JobService.reserve). */
   reserve(actor: Actor): string;
+  /**
+   * Where the limits live elsewhere (Redis, several instances), ask them before any work: throws the
+   * UserError a queued job would get now (queue_full, too_many_jobs, cooldown, store_down).
+   */
+  precheck?(actor: Actor): Promise<void>;
   /** Give back a place reserve() held. */
   release(hold: string, opts?: { refund?: boolean }): void;
   /** Queue a new job. Throws UserError queue_full / too_many_jobs / cooldown / preset_disabled. */

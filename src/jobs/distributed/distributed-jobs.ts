@@ -167,8 +167,9 @@ export class DistributedJobs implements JobFlow {
 
   /**
    * A hold while a submission is read. With several instances the limits are decided in Redis, once,
-   * when the job is queued (enqueue), so a hold here reserves nothing: a submission over a limit is
-   * refused after its image was read rather than before.
+   * when the job is queued (enqueue), so a hold here reserves nothing; precheck() asks Redis first, so
+   * a user already over a limit is refused before any image is read (only a race between two
+   * simultaneous submissions is decided at enqueue).
    */
   reserve(_actor: Actor): string {
     if (this.closing) throw new UserError('host_down', 'Easel is shutting down; please try again in a minute.');
@@ -179,6 +180,17 @@ export class DistributedJobs implements JobFlow {
 
   release(hold: string): void {
     this.holds.delete(hold);
+  }
+
+  async precheck(actor: Actor): Promise<void> {
+    try {
+      await this.admission.check(actorKeys(actor).userKey, this.deps.limits);
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      const down = new JobStoreDownError('timeout', `check limits: ${(err as Error).message}`).forSubmission();
+      this.logger?.error({ user: actor.userId, platform: actor.platform, err: down.detail }, 'could not ask Redis for the limits; the submission was refused');
+      throw down;
+    }
   }
 
   async enqueue(input: JobRecord, opts: { hold?: string } = {}): Promise<JobRecord> {

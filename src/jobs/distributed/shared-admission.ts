@@ -72,7 +72,44 @@ if redis.call('HINCRBY', KEYS[1], user, -1) <= 0 then redis.call('HDEL', KEYS[1]
 return 1
 `;
 
+/** The same questions as ADMIT, changing nothing: would this user be refused right now? */
+const CHECK = `
+local cap = tonumber(ARGV[2])
+if cap > 0 then
+  local waiting = redis.call('ZCARD', KEYS[1])
+  if waiting >= cap then return {'queue_full', waiting} end
+end
+local per = tonumber(ARGV[3])
+if per > 0 then
+  local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+  if mine >= per then return {'too_many_jobs', mine} end
+end
+if tonumber(ARGV[4]) > 0 then
+  local ttl = redis.call('PTTL', KEYS[3])
+  if ttl > 0 then return {'cooldown', ttl} end
+end
+return {'ok', 0}
+`;
+
 export type Take = 'fresh' | 'cancelled' | 'resume';
+
+type Limits = Pick<LimitsConfig, 'queueCap' | 'perUserWaiting' | 'cooldownSeconds'>;
+
+/** Throw the UserError for a refusal verdict of ADMIT or CHECK (the same words as the embedded scheduler). */
+function refuse(verdict: string, n: number, limits: Limits): void {
+  if (verdict === 'queue_full') {
+    throw new UserError('queue_full', `The queue is full (${plural(n, 'job')} waiting). Nothing was queued; please try again in a few minutes.`);
+  }
+  if (verdict === 'too_many_jobs') {
+    throw new UserError(
+      'too_many_jobs',
+      `You already have ${plural(n, 'job')} waiting (the limit is ${limits.perUserWaiting}). Wait for one to start, or cancel one, then try again.`,
+    );
+  }
+  if (verdict === 'cooldown') {
+    throw new UserError('cooldown', `Please wait ${plural(Math.ceil(n / 1000), 'second')} before starting another job.`);
+  }
+}
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -93,7 +130,7 @@ export class SharedAdmission {
    * Admit a job atomically under the limits (queueCap, perUserWaiting, cooldown). Returns its BullMQ
    * priority and its 1-based place in line. Throws the same UserErrors as the embedded scheduler.
    */
-  async admit(jobId: string, userKey: string, limits: Pick<LimitsConfig, 'queueCap' | 'perUserWaiting' | 'cooldownSeconds'>): Promise<{ priority: number; position: number }> {
+  async admit(jobId: string, userKey: string, limits: Limits): Promise<{ priority: number; position: number }> {
     const r = (await this.redis.eval(
       ADMIT,
       6,
@@ -110,19 +147,28 @@ export class SharedAdmission {
       String(Math.max(0, Math.round(limits.cooldownSeconds * 1000))),
     )) as [string, number, number?];
     const [verdict, n] = r;
-    if (verdict === 'queue_full') {
-      throw new UserError('queue_full', `The queue is full (${plural(n, 'job')} waiting). Nothing was queued; please try again in a few minutes.`);
-    }
-    if (verdict === 'too_many_jobs') {
-      throw new UserError(
-        'too_many_jobs',
-        `You already have ${plural(n, 'job')} waiting (the limit is ${limits.perUserWaiting}). Wait for one to start, or cancel one, then try again.`,
-      );
-    }
-    if (verdict === 'cooldown') {
-      throw new UserError('cooldown', `Please wait ${plural(Math.ceil(n / 1000), 'second')} before starting another job.`);
-    }
+    refuse(verdict, n, limits);
     return { priority: n, position: r[2] ?? 1 };
+  }
+
+  /**
+   * Would admit() refuse this user now? Throws its UserError if so; changes nothing. Asked before a
+   * submission's images are downloaded, so a user over a limit is turned away before any work; admit()
+   * still decides atomically when the job is queued.
+   */
+  async check(userKey: string, limits: Limits): Promise<void> {
+    const [verdict, n] = (await this.redis.eval(
+      CHECK,
+      3,
+      this.k.waiting,
+      this.k.userWaiting,
+      `${this.ns}:q:cooldown:${userKey}`,
+      userKey,
+      String(limits.queueCap),
+      String(limits.perUserWaiting),
+      String(Math.max(0, Math.round(limits.cooldownSeconds * 1000))),
+    )) as [string, number];
+    refuse(verdict, n, limits);
   }
 
   take(jobId: string): Promise<Take> {
