@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { HostPool } from '../comfy/host-pool.ts';
+import { releaseSharpCache } from '../images/sharp-memory.ts';
 import type { NodeCatalogue } from '../comfy/node-catalogue.ts';
 import type { HostConfig } from '../comfy/types.ts';
 import { admit } from '../commands/admission.ts';
@@ -61,6 +62,7 @@ const SWEEP_INTERVAL_MS = 6 * 60 * 60 * 1000;
 
 export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}): Promise<EaselApp> {
   const logger = opts.logger;
+  releaseSharpCache();
   const presets = await loadPresets(config.presetsDir);
   const registry = new CommandRegistry(presets, config);
 

@@ -188,7 +188,7 @@ export class DistributedJobs implements JobFlow {
     } catch (err) {
       if (err instanceof UserError) throw err;
       const down = new JobStoreDownError('timeout', `check limits: ${(err as Error).message}`).forSubmission();
-      this.logger?.error({ user: actor.userId, platform: actor.platform, err: down.detail }, 'could not ask Redis for the limits; the submission was refused');
+      this.logger?.error({ user: actor.userId, platform: actor.platform, err: down.detail }, 'could not store a new job (Redis did not answer its limits check); the submission was refused and nothing was queued');
       throw down;
     }
   }
