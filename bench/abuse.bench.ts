@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
+import { PNG_SIGNATURE, pngChunk } from '../src/images/png-chunk.ts';
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp, type EaselApp } from '../src/app/create-app.ts';
@@ -85,22 +86,13 @@ export class PictureMaker {
     blocks.push(adler);
     const zdata = Buffer.concat(blocks);
 
-    const chunk = (type: string, data: Buffer) => {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(data.length);
-      const typed = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-      const crc = Buffer.alloc(4);
-      crc.writeUInt32BE(crc32(typed));
-      return Buffer.concat([len, typed, crc]);
-    };
     const ihdr = Buffer.alloc(13);
     ihdr.writeUInt32BE(side, 0);
     ihdr.writeUInt32BE(side, 4);
     ihdr[8] = 8; // bit depth
     ihdr[9] = 2; // RGB
-    const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    const head = Buffer.concat([signature, chunk('IHDR', ihdr)]);
-    this.png = Buffer.concat([head, chunk('IDAT', zdata), chunk('IEND', Buffer.alloc(0))]);
+    const head = Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr)]);
+    this.png = Buffer.concat([head, pngChunk('IDAT', zdata), pngChunk('IEND', Buffer.alloc(0))]);
     this.idatStart = head.length + 4;
     this.idatLength = zdata.length;
     this.dataStart = this.idatStart + 4 + 2 + 5; // type, zlib header, first block header

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { ComfyClient } from '../src/comfy/client.ts';
 import { HostPool } from '../src/comfy/host-pool.ts';
 import type { NodeCatalogue } from '../src/comfy/node-catalogue.ts';
@@ -40,6 +40,7 @@ import { CommandRegistry } from '../src/commands/registry.ts';
 import { readEnv } from '../src/config/env-overrides.ts';
 import { defaultConfig } from '../src/config/load-config.ts';
 import { FolderImageStore, type ImageStore } from '../src/images/image-store.ts';
+import { PNG_SIGNATURE, pngChunk } from '../src/images/png-chunk.ts';
 import { JobService } from '../src/jobs/job-service.ts';
 import { JobStore } from '../src/jobs/job-store.ts';
 import type { JobEvent, JobRecord, StoredImage } from '../src/jobs/types.ts';
@@ -263,24 +264,16 @@ function noisePng(width: number, height: number): Buffer {
   const row = width * 3 + 1;
   const raw = randomBytes(row * height);
   for (let y = 0; y < height; y++) raw[y * row] = 0;
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // RGB
   return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw, { level: 1 })),
-    chunk('IEND', Buffer.alloc(0)),
+    PNG_SIGNATURE,
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(raw, { level: 1 })),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 

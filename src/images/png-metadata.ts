@@ -8,8 +8,8 @@
  * json.dumps does for ComfyUI. Any other non-Latin-1 text goes into an uncompressed UTF-8 iTXt chunk.
  */
 import { crc32, inflateSync } from 'node:zlib';
+import { PNG_SIGNATURE, pngChunk } from './png-chunk.ts';
 
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const TEXT_TYPES = new Set(['tEXt', 'zTXt', 'iTXt']);
 /** Compressed text is inflated at most to this size (a zTXt bomb is skipped, not expanded). */
 const MAX_TEXT = 16 * 1024 * 1024;
@@ -25,7 +25,7 @@ interface Chunk {
 }
 
 function assertPng(png: Buffer): void {
-  if (png.length < 8 || !png.subarray(0, 8).equals(SIGNATURE)) throw new Error('not a PNG file');
+  if (png.length < 8 || !png.subarray(0, 8).equals(PNG_SIGNATURE)) throw new Error('not a PNG file');
 }
 
 function* chunks(png: Buffer): Generator<Chunk> {
@@ -40,15 +40,6 @@ function* chunks(png: Buffer): Generator<Chunk> {
     if (type === 'IEND') return;
     off = end;
   }
-}
-
-function chunk(type: string, data: Buffer): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
 }
 
 function isLatin1(s: string): boolean {
@@ -78,11 +69,11 @@ function textChunk(keyword: string, value: string): Buffer {
   }
   const key = Buffer.from(keyword, 'latin1');
   if (!value.includes('\u0000')) {
-    if (isLatin1(value)) return chunk('tEXt', Buffer.concat([key, Buffer.from([0]), Buffer.from(value, 'latin1')]));
-    if (looksLikeJson(value)) return chunk('tEXt', Buffer.concat([key, Buffer.from([0]), Buffer.from(asciiJson(value), 'latin1')]));
+    if (isLatin1(value)) return pngChunk('tEXt', Buffer.concat([key, Buffer.from([0]), Buffer.from(value, 'latin1')]));
+    if (looksLikeJson(value)) return pngChunk('tEXt', Buffer.concat([key, Buffer.from([0]), Buffer.from(asciiJson(value), 'latin1')]));
   }
   // iTXt: keyword, 0, compression flag 0, method 0, empty language tag, 0, empty translated keyword, 0, UTF-8 text.
-  return chunk('iTXt', Buffer.concat([key, Buffer.from([0, 0, 0, 0, 0]), Buffer.from(value.replaceAll('\u0000', ''), 'utf8')]));
+  return pngChunk('iTXt', Buffer.concat([key, Buffer.from([0, 0, 0, 0, 0]), Buffer.from(value.replaceAll('\u0000', ''), 'utf8')]));
 }
 
 /**
@@ -92,7 +83,7 @@ function textChunk(keyword: string, value: string): Buffer {
 export function addPngText(png: Buffer, text: Record<string, string>): Buffer {
   assertPng(png);
   const keys = new Set(Object.keys(text));
-  const parts: Buffer[] = [SIGNATURE];
+  const parts: Buffer[] = [PNG_SIGNATURE];
   let inserted = false;
   for (const c of chunks(png)) {
     if (TEXT_TYPES.has(c.type) && keys.has(keywordOf(c.data))) continue;

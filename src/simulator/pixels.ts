@@ -4,7 +4,7 @@
  * (what a VAE would decode it to), optionally with a noise mask.
  */
 import sharp from 'sharp';
-import zlib from 'node:zlib';
+import { pngChunk } from '../images/png-chunk.ts';
 
 export interface ImageBatch {
   kind: 'IMAGE';
@@ -172,25 +172,8 @@ export async function decodeImageFile(bytes: Buffer): Promise<DecodedImage> {
   return { width: info.width, height: info.height, rgb, alpha: meta.hasAlpha ? alpha : undefined };
 }
 
-function crc32(buf: Buffer): number {
-  const z = zlib as unknown as { crc32?: (b: Buffer) => number };
-  if (z.crc32) return z.crc32(buf);
-  let c = ~0;
-  for (let i = 0; i < buf.length; i++) {
-    c ^= buf[i];
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return ~c >>> 0;
-}
-
 function textChunk(key: string, value: string): Buffer {
-  const data = Buffer.concat([Buffer.from(key, 'latin1'), Buffer.from([0]), Buffer.from(value, 'latin1')]);
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const typeAndData = Buffer.concat([Buffer.from('tEXt', 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typeAndData) >>> 0);
-  return Buffer.concat([len, typeAndData, crc]);
+  return pngChunk('tEXt', Buffer.concat([Buffer.from(key, 'latin1'), Buffer.from([0]), Buffer.from(value, 'latin1')]));
 }
 
 /** Encode RGB as PNG and add tEXt chunks right after IHDR (where Pillow puts them). */
