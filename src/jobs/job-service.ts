@@ -34,6 +34,7 @@ import type { Preset } from '../commands/preset.ts';
 import type { JobPlan } from '../commands/types.ts';
 import type { LimitsConfig } from '../config/types.ts';
 import type { ImageStore } from '../images/image-store.ts';
+import { EventHub, finishedEvent } from './event-hub.ts';
 import { EtaEstimator } from './eta.ts';
 import { describeFailure, StorageWriteError } from './failure-reasons.ts';
 import {
@@ -149,12 +150,8 @@ export class JobService {
   private readonly usable: (host: string) => boolean;
 
   private readonly active = new Map<string, ActiveJob>();
-  private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly global = new Set<Listener>();
-  /** Latest lifecycle event per job, for subscribers that arrive late. */
-  private readonly lastEvent = new Map<string, JobEvent>();
-  /** Results produced while no global listener existed (e.g. recovered jobs before adapters start). */
-  private undelivered: JobEvent[] = [];
+  /** Per-job and app-wide listeners, with the latest event per job for late subscribers. */
+  private readonly events: EventHub;
   private readonly positions = new Map<string, number>();
   /** Per host: resolves when every job dispatched there so far has submitted (or given up). */
   private readonly submitGates = new Map<string, Promise<void>>();
@@ -188,6 +185,7 @@ export class JobService {
     this.cancelWaitMs = deps.options?.cancelWaitMs ?? 5_000;
     this.deadlineFloorMs = deps.options?.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS;
     this.usable = deps.options?.usable ?? (() => true);
+    this.events = new EventHub({ load: (id) => this.store.get(id), eventForRecord: (job) => this.eventForRecord(job) });
     this.scheduler = new FairScheduler(deps.limits);
     this.eta = new EtaEstimator({ defaultRunMs: deps.options?.defaultRunMs });
     this.pool.on('change', this.onPoolChange);
@@ -279,36 +277,12 @@ export class JobService {
 
   /** Events of one job; replays its latest lifecycle event first. */
   subscribe(jobId: string, listener: Listener): () => void {
-    let set = this.listeners.get(jobId);
-    if (!set) this.listeners.set(jobId, (set = new Set()));
-    set.add(listener);
-    const last = this.lastEvent.get(jobId);
-    if (last) safeCall(listener, last);
-    else {
-      void this.store.get(jobId).then(
-        (job) => {
-          if (!job || !set!.has(listener) || this.lastEvent.has(jobId)) return;
-          const e = this.eventForRecord(job);
-          if (e) safeCall(listener, e);
-        },
-        () => undefined,
-      );
-    }
-    return () => {
-      set!.delete(listener);
-      if (set!.size === 0 && this.listeners.get(jobId) === set) this.listeners.delete(jobId);
-    };
+    return this.events.subscribe(jobId, listener);
   }
 
   /** Every job's events. The first listener also gets results that finished before anyone listened. */
   onEvent(listener: Listener): () => void {
-    this.global.add(listener);
-    if (this.undelivered.length > 0) {
-      const pending = this.undelivered;
-      this.undelivered = [];
-      for (const e of pending) safeCall(listener, e);
-    }
-    return () => this.global.delete(listener);
+    return this.events.onEvent(listener);
   }
 
   /** Merge platform references (message ids, ...) into the job and store them. */
@@ -947,23 +921,7 @@ export class JobService {
   }
 
   private emit(e: JobEvent): void {
-    const id = e.job.id;
-    if (e.type !== 'running' || !e.preview) this.lastEvent.set(id, e);
-    if (isTerminal(e.job.state) && (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled')) {
-      // Keep the last event of finished jobs for late subscribers, but not forever.
-      if (this.lastEvent.size > 2_000) {
-        for (const [k, v] of this.lastEvent) {
-          if (this.lastEvent.size <= 1_500) break;
-          if (isTerminal(v.job.state)) this.lastEvent.delete(k);
-        }
-      }
-      if (this.global.size === 0) {
-        this.undelivered.push(e);
-        if (this.undelivered.length > 1_000) this.undelivered.shift();
-      }
-    }
-    for (const l of [...(this.listeners.get(id) ?? [])]) safeCall(l, e);
-    for (const l of [...this.global]) safeCall(l, e);
+    this.events.emit(e);
   }
 
   private emitQueued(aj: ActiveJob): void {
@@ -1050,27 +1008,12 @@ export class JobService {
   }
 
   private eventForRecord(job: JobRecord): JobEvent | undefined {
-    switch (job.state) {
-      case 'done':
-        return { type: 'done', job };
-      case 'cancelled':
-        return { type: 'cancelled', job };
-      case 'failed':
-        return { type: 'failed', job, code: job.error?.code ?? 'job_failed', reason: job.error?.message ?? 'The job failed.' };
-      case 'queued':
-        return { type: 'queued', job, position: this.positions.get(job.id) ?? 0, etaMs: this.eta.estimate(job.preset) };
-      default:
-        return undefined;
+    if (job.state === 'queued') {
+      return { type: 'queued', job, position: this.positions.get(job.id) ?? 0, etaMs: this.eta.estimate(job.preset) };
     }
+    return finishedEvent(job);
   }
-}
 
-function safeCall(l: Listener, e: JobEvent): void {
-  try {
-    l(e);
-  } catch {
-    /* a broken listener must not break the job */
-  }
 }
 
 function delay(ms: number): Promise<void> {

@@ -28,7 +28,7 @@ import { isTerminal } from '../job-store.ts';
 import { actorKeys } from '../scheduler.ts';
 import type { Actor, JobEvent, JobRecord } from '../types.ts';
 import { EventBus, type ControlMessage } from './event-bus.ts';
-import { EventHub } from './event-hub.ts';
+import { EventHub } from '../event-hub.ts';
 import { HostLeases } from './host-leases.ts';
 import { JobFronts } from './job-fronts.ts';
 import { SharedAdmission } from './shared-admission.ts';

@@ -1,14 +1,16 @@
 /**
- * The listeners of one instance: per job (subscribe) and app-wide (onEvent). A late subscriber gets
- * the job's latest lifecycle event first (from memory, else rebuilt from the stored record).
+ * The listeners of one Easel process: per job (subscribe) and app-wide (onEvent). A late subscriber
+ * gets the job's latest lifecycle event first (from memory, else rebuilt from the stored record).
+ * Results that finish before any app-wide listener exists are kept for the first one.
  *
- * App-wide listeners (front ends adopting jobs, metrics, the event log) only hear about the jobs
- * this instance shows, so a result is posted once however many instances run: `claim(jobId)`
- * decides, asynchronously, whether an event of some other instance's job is ours after all (its
- * instance died), and only terminal events ask.
+ * With several instances (src/jobs/distributed), app-wide listeners (front ends adopting jobs,
+ * metrics, the event log) only hear about the jobs this instance shows, so a result is posted once
+ * however many instances run: `claim(jobId)` decides, asynchronously, whether an event of some other
+ * instance's job is ours after all (its instance died), and only terminal events ask. One process on
+ * its own shows every job (the defaults).
  */
-import { isTerminal } from '../job-store.ts';
-import type { JobEvent, JobRecord } from '../types.ts';
+import { isTerminal } from './job-store.ts';
+import type { JobEvent, JobRecord } from './types.ts';
 
 type Listener = (e: JobEvent) => void;
 
@@ -23,10 +25,12 @@ export class EventHub {
   constructor(
     private readonly deps: {
       load(jobId: string): Promise<JobRecord | undefined>;
-      /** Is this job shown by this instance (known without asking Redis)? */
-      mine(jobId: string): boolean;
+      /** The event a late subscriber gets for a stored record (default: finished jobs only). */
+      eventForRecord?(job: JobRecord): JobEvent | undefined;
+      /** Is this job shown by this instance (known without asking Redis)? Default: every job. */
+      mine?(jobId: string): boolean;
       /** Ask whether a terminal event of a job shown elsewhere is ours now. */
-      claim(jobId: string): Promise<boolean>;
+      claim?(jobId: string): Promise<boolean>;
     },
   ) {}
 
@@ -35,8 +39,8 @@ export class EventHub {
     if (e.type !== 'running' || !e.preview) this.remember(id, e);
     for (const l of [...(this.perJob.get(id) ?? [])]) safeCall(l, e);
     const terminal = e.type === 'done' || e.type === 'failed' || e.type === 'cancelled';
-    if (this.deps.mine(id)) this.toGlobal(e, terminal);
-    else if (terminal) {
+    if (!this.deps.mine || this.deps.mine(id)) this.toGlobal(e, terminal);
+    else if (terminal && this.deps.claim) {
       void this.deps.claim(id).then(
         (ours) => ours && this.toGlobal(e, true),
         () => undefined,
@@ -54,7 +58,7 @@ export class EventHub {
       void this.deps.load(jobId).then(
         (job) => {
           if (!job || !set!.has(listener) || this.last.has(jobId)) return;
-          const e = eventForRecord(job);
+          const e = (this.deps.eventForRecord ?? finishedEvent)(job);
           if (e) safeCall(listener, e);
         },
         () => undefined,
@@ -99,7 +103,8 @@ export class EventHub {
   }
 }
 
-function eventForRecord(job: JobRecord): JobEvent | undefined {
+/** The event of a finished record (what a late subscriber needs to show its end). */
+export function finishedEvent(job: JobRecord): JobEvent | undefined {
   switch (job.state) {
     case 'done':
       return { type: 'done', job };
