@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createApp, type EaselApp } from '../app/create-app.ts';
 import { ComfyClient } from '../comfy/client.ts';
 import type { NodeCatalogue } from '../comfy/node-catalogue.ts';
+import { checkCommandAllowed } from '../commands/admission.ts';
 import { UserError } from '../commands/errors.ts';
 import { planJob } from '../commands/plan.ts';
 import { loadPresets } from '../commands/preset-loader.ts';
@@ -183,6 +184,8 @@ export async function runCommand(args: ParsedArgs, config: EaselConfig): Promise
   }
   const size = flag(args, 'size') ?? 'model';
   if (size !== 'model' && size !== 'input') throw new UsageError(`--size must be "model" or "input", got "${size}"`);
+  // The command policy first: a command this configuration turns off reads no file at all.
+  checkCommandAllowed(command, cliActor(), config.policy);
   await checkImageFiles(files, config.limits.maxInputBytes);
   const images = await readImages(files);
   const options = optionsFrom(args);

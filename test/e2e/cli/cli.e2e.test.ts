@@ -284,6 +284,18 @@ describe('usage, --help and exit codes', { timeout: 60_000 }, () => {
     expect(existsSync(join(work, 'easel-out'))).toBe(false);
   });
 
+  it('a command the configuration turns off is refused before the image is even read', async () => {
+    const conf = join(work, 'restyle-off.yaml');
+    writeFileSync(conf, 'policy:\n  commands:\n    restyle:\n      enabled: false\n');
+    writeFileSync(join(work, 'not-an-image.png'), 'this is text, not a PNG');
+    const r = await easel('run', 'restyle', 'not-an-image.png', '--config', conf, '--step-ms', '5');
+    expect(r.code, r.stderr).toBe(1);
+    expect(lines(r.stderr), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/restyle is turned off/);
+    expect(r.stderr).not.toMatch(/image/i);
+    expect(existsSync(join(work, 'easel-out'))).toBe(false);
+  });
+
   it('--out in a place no folder can be made fails at once, before the job, naming the reason', async () => {
     const before = sim.submittedPromptIds().length;
     const started = Date.now();
