@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { createApp, type EaselApp } from '../../../src/app/create-app.ts';
 import { startSlackBot, type SlackBot, type SlackBotOptions } from '../../../src/bot/slack/slack-bot.ts';
-import { defaultConfig } from '../../../src/config/load-config.ts';
+import { defaultConfig, type DeepPartial } from '../../../src/config/load-config.ts';
 import type { EaselConfig } from '../../../src/config/types.ts';
 import { FakeSlack, type ApiCall, type FakeMessage } from '../../fakes/slack/fake-slack.ts';
 
@@ -41,7 +41,12 @@ export async function testImage(width = 96, height = 64): Promise<Buffer> {
   return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
-export async function startHarness(mode: 'socket' | 'http', botOptions: SlackBotOptions = {}): Promise<Harness> {
+export async function startHarness(
+  mode: 'socket' | 'http',
+  botOptions: SlackBotOptions = {},
+  /** Configuration beyond the harness's own (e.g. a command policy). */
+  configOverrides: Pick<DeepPartial<EaselConfig>, 'policy' | 'limits'> = {},
+): Promise<Harness> {
   const fake = await FakeSlack.start();
   const dataDir = await mkdtemp(path.join(tmpdir(), `easel-slack-${mode}-`));
   const slackConfig: EaselConfig['slack'] = {
@@ -57,6 +62,7 @@ export async function startHarness(mode: 'socket' | 'http', botOptions: SlackBot
     slack: slackConfig,
     playground: { enabled: false },
     log: { level: 'silent' },
+    ...configOverrides,
   });
   const app = await createApp(config);
   const options: SlackBotOptions = { retries: 0, host: '127.0.0.1', doubleClickMs: 500, ...botOptions };

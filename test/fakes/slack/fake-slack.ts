@@ -899,18 +899,24 @@ export class FakeSlack {
     const { text, blocks } = this.checkMessageContent(args);
     const threadTs = typeof args.thread_ts === 'string' && args.thread_ts ? args.thread_ts : undefined;
     if (threadTs && !this.message(channel.id, threadTs)) throw new ApiError('thread_not_found');
-    const root = threadTs ? this.message(channel.id, threadTs) : undefined;
+    const msg = this.postAsBot(channel.id, threadTs ? this.message(channel.id, threadTs) : undefined, text, blocks);
+    return { channel: channel.id, ts: msg.ts, message: this.messageObj(msg) };
+  }
+
+  /** A message from the bot in a channel (in the root's thread when there is one), now visible. */
+  private postAsBot(channelId: string, root: FakeMessage | undefined, text: string, blocks: unknown[] | undefined, files?: string[]): FakeMessage {
     const msg: FakeMessage = {
-      channel: channel.id,
+      channel: channelId,
       ts: this.nextTs(),
       ...(root ? { thread_ts: root.thread_ts ?? root.ts } : {}),
       user: BOT_USER_ID,
       bot_id: BOT_ID,
       text,
       ...(blocks ? { blocks } : {}),
+      ...(files ? { files } : {}),
     };
-    this.channelMessages(channel.id).push(msg);
-    return { channel: channel.id, ts: msg.ts, message: this.messageObj(msg) };
+    this.channelMessages(channelId).push(msg);
+    return msg;
   }
 
   private updateMessage(args: Obj, token: string): Obj {
@@ -1028,17 +1034,7 @@ export class FakeSlack {
       share = () => {
         const shown = files.filter((f) => !f.deleted);
         if (shown.length === 0) return;
-        const msg: FakeMessage = {
-          channel: channel.id,
-          ts: this.nextTs(),
-          ...(root ? { thread_ts: root.thread_ts ?? root.ts } : {}),
-          user: BOT_USER_ID,
-          bot_id: BOT_ID,
-          text,
-          ...(blocks ? { blocks } : {}),
-          files: shown.map((f) => f.id),
-        };
-        this.channelMessages(channel.id).push(msg);
+        const msg = this.postAsBot(channel.id, root, text, blocks, shown.map((f) => f.id));
         for (const f of shown) f.shares.push({ channel: channel.id, ts: msg.ts, ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}) });
       };
     }
