@@ -247,6 +247,10 @@ describe('Slack in Socket Mode', () => {
     await h.fake.waitFor(() => h.fake.ephemerals.find((e) => e.user === BOB && /Only <@U0USER001> can cancel/.test(e.text)), 'the refusal');
     await h.fake.clickButton({ messageTs: progress.ts, actionId: button(progress, 'cancel') });
     await h.fake.waitFor(() => /Cancelled/.test(h.fake.message(CHANNEL, progress.ts)?.text ?? ''), 'the cancelled progress message');
+    // The card says Cancelled as soon as the job ends; the interrupt reaches the host a moment later.
+    // Wait for it there, so this prompt cannot run on into the next test (and take its failNext).
+    const promptId = (await h.app.getJob(jobId))!.promptIds![0];
+    await h.fake.waitFor(() => h.app.simulator!.busyLog().some((b) => b.promptId === promptId), 'the prompt to stop on the host');
     h.app.simulator!.release();
     expect((await h.app.getJob(jobId))?.state).toBe('cancelled');
     expect(hasButton(h.fake.message(CHANNEL, progress.ts)!, 'cancel')).toBe(false);
