@@ -130,6 +130,8 @@ describe('Discord edge cases', () => {
     const parentId = jobIdOf(result);
     const first = await click(result, 'easel:reroll:', alice);
     const second = await click(result, 'easel:reroll:', alice);
+    // queueCap is 1 here: Bob clicks once Alice's reroll has left the line (else he is told it is full).
+    await eventually(async () => (await childrenOf(parentId)).length === 1 && (await app.status()).waiting === 0, 'alice’s reroll to start');
     const other = await click(result, 'easel:reroll:', bob);
     expect((await fake.acknowledged(second)).type).toBe(6); // acknowledged, nothing started
     const mine = await resultOf(first, 'alice’s reroll');
