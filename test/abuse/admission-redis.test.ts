@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type EaselApp } from '../../src/app/create-app.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { Actor } from '../../src/jobs/types.ts';
-import { startTestRedis, type TestRedis } from '../unit/jobs/redis-fixture.ts';
+import { startKillableRedis, type TestRedis } from '../unit/jobs/redis-fixture.ts';
 
 const alice: Actor = { platform: 'playground', userId: 'alice', displayName: 'Alice', channelId: 'playground' };
 const bob: Actor = { platform: 'playground', userId: 'bob', displayName: 'Bob', channelId: 'playground' };
@@ -33,7 +33,8 @@ describe('admission with the limits in Redis', () => {
   let storageDir: string;
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    // A private server: the app uses the default namespace and job queue, which no other test may share.
+    redis = await startKillableRedis();
     cwd = mkdtempSync(join(tmpdir(), 'easel-admit-redis-'));
     const config = loadConfig({ file: false, cwd, env: { EASEL_SIMULATOR_STEP_MS: '5', REDIS_URL: redis.url } });
     config.limits.cooldownSeconds = 120;

@@ -3,6 +3,7 @@
  * admitting at once never get past the queue cap or a user's waiting limit, and the priority they
  * hand to BullMQ makes the line round-robin by user.
  */
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../../../src/commands/errors.ts';
@@ -28,10 +29,11 @@ describe('SharedAdmission', () => {
     two?.disconnect();
     await redis?.stop();
   });
-  beforeEach(async () => {
-    await one.flushdb();
-    a = new SharedAdmission(one, 'easel');
-    b = new SharedAdmission(two, 'easel');
+  beforeEach(() => {
+    // A namespace of its own for each test: other test files may share this Redis (CI's server).
+    const ns = `admission-test-${randomUUID().slice(0, 8)}`;
+    a = new SharedAdmission(one, ns);
+    b = new SharedAdmission(two, ns);
   });
 
   const codeOf = (r: PromiseSettledResult<unknown>) => (r.status === 'rejected' ? (r.reason as UserError).code : 'ok');
