@@ -80,6 +80,19 @@ export interface JobServiceOptions {
    * Redis each drive only the hosts they hold the lease of (src/jobs/distributed/host-leases.ts).
    */
   usable?: (host: string) => boolean;
+  /**
+   * Several instances: a job asks here before it takes a host slot (limits.perUserRunning counted over
+   * every instance's hosts, src/jobs/distributed/user-host-claims.ts). Default: no gate.
+   */
+  hostGate?: HostGate;
+}
+
+/** Asked before a job uses a host, beyond this service's own limits. */
+export interface HostGate {
+  /** May this job use this host now? Yes: a function to call when it leaves the host. No: undefined. */
+  enter(job: JobRecord, host: string): Promise<(() => void) | undefined>;
+  /** The job was refused: it has left this service unchanged (still queued), to be offered again later. */
+  handBack(job: JobRecord): void;
 }
 
 type Listener = (e: JobEvent) => void;
@@ -148,6 +161,7 @@ export class JobService {
   private readonly cancelWaitMs: number;
   private readonly deadlineFloorMs: number;
   private readonly usable: (host: string) => boolean;
+  private readonly hostGate?: HostGate;
 
   private readonly active = new Map<string, ActiveJob>();
   /** Per-job and app-wide listeners, with the latest event per job for late subscribers. */
@@ -185,6 +199,7 @@ export class JobService {
     this.cancelWaitMs = deps.options?.cancelWaitMs ?? 5_000;
     this.deadlineFloorMs = deps.options?.deadlineFloorMs ?? DEFAULT_DEADLINE_FLOOR_MS;
     this.usable = deps.options?.usable ?? (() => true);
+    this.hostGate = deps.options?.hostGate;
     this.events = new EventHub({ load: (id) => this.store.get(id), eventForRecord: (job) => this.eventForRecord(job) });
     this.scheduler = new FairScheduler(deps.limits);
     this.eta = new EtaEstimator({ defaultRunMs: deps.options?.defaultRunMs });
@@ -439,9 +454,12 @@ export class JobService {
   private async execute(aj: ActiveJob, host: string): Promise<void> {
     const job = aj.job;
     let slotHeld = true;
+    let leaveGate: (() => void) | undefined;
+    let handedBack = false;
     const releaseSlot = () => {
       if (!slotHeld) return;
       slotHeld = false;
+      leaveGate?.();
       this.pool.release(host, job.id);
       this.scheduler.finished(job.id);
       this.scheduleDispatch();
@@ -450,6 +468,17 @@ export class JobService {
     aj.releaseSlot = releaseSlot;
     aj.halt = halt;
     try {
+      if (this.hostGate) {
+        const leave = await this.enterGate(job, host);
+        if (!leave) {
+          // The user's jobs run on enough hosts elsewhere: this one goes back, untouched.
+          handedBack = !aj.finalized && !this.closing;
+          return;
+        }
+        if (!slotHeld) leave(); // ended (cancelled) meanwhile
+        else leaveGate = leave;
+        if (aj.finalized || this.closing) return;
+      }
       const client = this.pool.client(host);
       const catalogue = this.pool.catalogue(host);
       const preset = this.deps.presets.get(job.preset);
@@ -520,6 +549,21 @@ export class JobService {
       if (aj.releaseSlot === releaseSlot) aj.releaseSlot = undefined;
       // Also clears the host's "running" note when it is this job's (never another job's).
       releaseSlot();
+      if (handedBack) {
+        this.active.delete(job.id);
+        this.positions.delete(job.id);
+        this.hostGate!.handBack(snapshot(job));
+      }
+    }
+  }
+
+  /** Ask the host gate; if it cannot answer (its store is away), the job goes ahead under this instance's own limits. */
+  private async enterGate(job: JobRecord, host: string): Promise<(() => void) | undefined> {
+    try {
+      return await this.hostGate!.enter(job, host);
+    } catch (err) {
+      this.logger?.warn({ jobId: job.id, host, err: (err as Error).message }, 'could not check the per-user host limit across instances; running under this instance\'s own limit');
+      return () => undefined;
     }
   }
 

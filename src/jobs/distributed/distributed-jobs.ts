@@ -12,11 +12,15 @@
  *    Before running it again that worker waits for any prompt the dead instance left on a host it does
  *    not drive, then the JobService's usual /history check takes that result instead of submitting
  *    again (or re-attaches, when the host is its own now).
+ *  - Per-user host limit (limits.perUserRunning) over all instances: before a job takes a host slot the
+ *    instance claims that host for the user in Redis (UserHostClaims). Refused, the job is parked:
+ *    delayed in BullMQ (its worker slot free for other users' jobs) until one of the user's jobs
+ *    leaves its host, then promoted back into line.
  *  - Events go through Redis pub/sub (EventBus) to every instance; the one showing the job (JobFronts)
  *    posts its result. Cancel and platform refs reach the running instance as control messages.
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { UserError } from '../../commands/errors.ts';
@@ -32,6 +36,7 @@ import { EventHub } from '../event-hub.ts';
 import { HostLeases } from './host-leases.ts';
 import { JobFronts } from './job-fronts.ts';
 import { SharedAdmission } from './shared-admission.ts';
+import { UserHostClaims } from './user-host-claims.ts';
 
 export interface DistributedOptions {
   /** A job whose worker stops renewing its lock for this long is taken over by another instance, ms (default 30 000). */
@@ -42,6 +47,12 @@ export interface DistributedOptions {
   leaseMs?: number;
   /** This instance's id (default: random). */
   instanceId?: string;
+  /**
+   * A job refused a host because its user runs on limits.perUserRunning hosts elsewhere waits in
+   * BullMQ's delayed set; it is put back in line when one of those ends, or after this long anyway, ms
+   * (default 1000).
+   */
+  parkMs?: number;
 }
 
 export interface DistributedJobsDeps extends JobServiceDeps {
@@ -54,6 +65,8 @@ export interface DistributedJobsDeps extends JobServiceDeps {
 interface QueuedData {
   jobId: string;
 }
+
+type TakenOutcome = 'ended' | 'parked';
 
 const QUEUE = 'jobs';
 /**
@@ -73,6 +86,7 @@ export class DistributedJobs implements JobFlow {
   /** BullMQ's worker needs a connection that retries forever. */
   private readonly workerRedis: Redis;
   private readonly admission: SharedAdmission;
+  private readonly claims: UserHostClaims;
   private readonly leases: HostLeases;
   private readonly fronts: JobFronts;
   private readonly bus: EventBus;
@@ -80,8 +94,8 @@ export class DistributedJobs implements JobFlow {
   private readonly local: JobService;
   private readonly queue: Queue<QueuedData>;
   private worker: Worker<QueuedData> | undefined;
-  /** Jobs this worker took: resolves when the local service ends them. */
-  private readonly taken = new Map<string, () => void>();
+  /** Jobs this worker took: resolves when the local service ends them ('ended') or hands them back ('parked'). */
+  private readonly taken = new Map<string, (outcome: TakenOutcome) => void>();
   /** Cancels that arrived for a job taken here before the local service had it. */
   private readonly cancelAsked = new Set<string>();
   private readonly holds = new Set<string>();
@@ -106,6 +120,7 @@ export class DistributedJobs implements JobFlow {
     this.sub = connect(true);
     this.workerRedis = connect(true);
     this.admission = new SharedAdmission(this.redis, this.ns);
+    this.claims = new UserHostClaims(this.redis, this.ns, this.instanceId);
     this.leases = new HostLeases(this.redis, this.ns, this.instanceId, deps.pool.names(), { ttlMs: opts.leaseMs ?? 15_000 });
     this.fronts = new JobFronts(this.redis, this.ns, this.instanceId);
     this.bus = new EventBus(this.redis, this.sub, this.ns, this.instanceId);
@@ -114,7 +129,14 @@ export class DistributedJobs implements JobFlow {
       mine: (id) => this.fronts.isMine(id),
       claim: (id) => this.fronts.claim(id),
     });
-    this.local = new JobService({ ...deps, options: { ...deps.options, usable: (h) => this.leases.owns(h) } });
+    this.local = new JobService({
+      ...deps,
+      options: {
+        ...deps.options,
+        usable: (h) => this.leases.owns(h),
+        hostGate: { enter: (job, host) => this.claimHost(job, host), handBack: (job) => this.taken.get(job.id)?.('parked') },
+      },
+    });
     this.queue = new Queue<QueuedData>(QUEUE, { connection: this.redis, prefix: `${this.ns}:bull` });
     this.queue.on('error', (err: Error) => this.logger?.warn({ err: err.message }, 'job queue error'));
   }
@@ -141,7 +163,7 @@ export class DistributedJobs implements JobFlow {
     await this.leases.start();
     const opts = this.deps.distributed ?? {};
     const lockMs = opts.lockMs ?? 30_000;
-    this.worker = new Worker<QueuedData>(QUEUE, (job) => this.process(job), {
+    this.worker = new Worker<QueuedData>(QUEUE, (job, token) => this.process(job, token), {
       connection: this.workerRedis,
       prefix: `${this.ns}:bull`,
       concurrency: this.capacity(),
@@ -324,12 +346,12 @@ export class DistributedJobs implements JobFlow {
     this.deps.pool.emit('change');
   }
 
-  private async process(bull: Job<QueuedData>): Promise<void> {
+  private async process(bull: Job<QueuedData>, token?: string): Promise<void> {
     const jobId = bull.data.jobId;
     this.logger?.debug({ jobId }, 'worker took a job');
     if (this.local.peek(jobId)) {
       // Handed back to us while we still run it (our lock lapsed): keep following it here.
-      await new Promise<void>((r) => this.whenEnded(jobId, r));
+      if ((await new Promise<TakenOutcome>((r) => this.whenEnded(jobId, r))) === 'parked') await this.park(bull, token);
       return;
     }
     const took = await this.admission.take(jobId);
@@ -342,7 +364,7 @@ export class DistributedJobs implements JobFlow {
       await this.endUnstarted(rec, 'cancelled');
       return;
     }
-    const ended = new Promise<void>((r) => this.whenEnded(jobId, r));
+    const ended = new Promise<TakenOutcome>((r) => this.whenEnded(jobId, r));
     if (took === 'resume') {
       this.logger?.info({ jobId, attempts: rec.attempts?.length ?? 0 }, 'taking over a job whose instance stopped');
       await this.settleOrphans(rec);
@@ -350,6 +372,13 @@ export class DistributedJobs implements JobFlow {
     if (this.cancelAsked.delete(jobId) || (await this.admission.isCancelled(jobId))) {
       this.taken.delete(jobId);
       await this.endUnstarted(rec, 'cancelled');
+      return;
+    }
+    // Its user already runs on as many hosts as allowed, none of them ours: no use taking it here.
+    if (!(rec.attempts ?? []).some((a) => !a.outcome) && (await this.userIsBusyElsewhere(rec))) {
+      this.logger?.debug({ jobId }, "the job's user runs on enough hosts elsewhere; parking it");
+      this.taken.delete(jobId);
+      await this.park(bull, token);
       return;
     }
     try {
@@ -360,15 +389,60 @@ export class DistributedJobs implements JobFlow {
       await this.endUnstarted(rec, 'failed', failure);
       return;
     }
-    await ended;
+    if ((await ended) === 'parked') await this.park(bull, token);
   }
 
-  private whenEnded(jobId: string, resolve: () => void): void {
+  private whenEnded(jobId: string, resolve: (outcome: TakenOutcome) => void): void {
     const before = this.taken.get(jobId);
-    this.taken.set(jobId, () => {
-      before?.();
-      resolve();
+    this.taken.set(jobId, (outcome) => {
+      this.taken.delete(jobId);
+      before?.(outcome);
+      resolve(outcome);
     });
+  }
+
+  /** The local service asks before a job takes one of our hosts: claim it for the job's user, cluster-wide. */
+  private async claimHost(job: JobRecord, host: string): Promise<(() => void) | undefined> {
+    const claim = await this.claims.claim(actorKeys(job.actor).userKey, job.id, host, this.deps.limits.perUserRunning);
+    if (!claim) {
+      this.logger?.debug({ jobId: job.id, host }, "the job's user runs on enough hosts elsewhere; parking it");
+      return undefined;
+    }
+    return () => {
+      void this.claims
+        .release(claim)
+        .then((parked) => this.wake(parked))
+        .catch((err: Error) => this.logger?.warn({ jobId: job.id, err: err.message }, 'could not release a per-user host claim; it lapses with this instance'));
+    };
+  }
+
+  /** Would a claim on any of our hosts be refused now? (Then the job is noted as parked for its user.) */
+  private async userIsBusyElsewhere(rec: JobRecord): Promise<boolean> {
+    try {
+      return await this.claims.parkIfBusy(actorKeys(rec.actor).userKey, rec.id, this.leases.owned(), this.deps.limits.perUserRunning);
+    } catch {
+      return false; // the claim at the host decides
+    }
+  }
+
+  /**
+   * Put a taken job back in the shared line, delayed: a worker slot is not held by a job that cannot
+   * run yet. It comes back when one of its user's jobs leaves a host (wake), or after parkMs anyway.
+   */
+  private async park(bull: Job<QueuedData>, token: string | undefined): Promise<never> {
+    const parkMs = this.deps.distributed?.parkMs ?? 1_000;
+    await this.admission.park(bull.data.jobId);
+    await bull.moveToDelayed(Date.now() + parkMs, token);
+    throw new DelayedError();
+  }
+
+  /** One of a user's jobs left its host: that user's parked jobs go back in line now. */
+  private async wake(jobIds: string[]): Promise<void> {
+    for (const id of jobIds) {
+      const job = await this.queue.getJob(id).catch(() => undefined);
+      // Not delayed (any more): it is in line or running already.
+      await job?.promote().catch(() => undefined);
+    }
   }
 
   /**
@@ -408,7 +482,7 @@ export class DistributedJobs implements JobFlow {
       void this.admission
         .finish(e.job.id)
         .catch(() => undefined)
-        .finally(() => resolve?.());
+        .finally(() => resolve?.('ended'));
     }
   }
 

@@ -63,6 +63,21 @@ redis.call('SET', KEYS[5], '1', 'EX', 86400)
 return 1
 `;
 
+/**
+ * A taken job goes back in line (parked: its user runs on enough hosts elsewhere). It counts as waiting
+ * again (queue cap, per-user waiting), so the next TAKE finds it fresh; its place among the user's
+ * jobs is kept by BullMQ's priority, the score here only counts places.
+ */
+const PARK = `
+local user = redis.call('HGET', KEYS[3], ARGV[1])
+if not user or redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local active = tonumber(redis.call('HGET', KEYS[4], user) or '1')
+local seq = redis.call('INCR', KEYS[5]) % 1000000000
+redis.call('ZADD', KEYS[1], active * 1000000000 + seq, ARGV[1])
+redis.call('HINCRBY', KEYS[2], user, 1)
+return 1
+`;
+
 /** A job ended: it no longer counts towards its user's priority. Counted once, whoever calls. */
 const FINISH = `
 local user = redis.call('HGET', KEYS[2], ARGV[1])
@@ -188,6 +203,11 @@ export class SharedAdmission {
 
   async isCancelled(jobId: string): Promise<boolean> {
     return (await this.redis.exists(this.cancelledKey(jobId))) === 1;
+  }
+
+  /** Back in line after it was taken (see PARK). */
+  async park(jobId: string): Promise<void> {
+    await this.redis.eval(PARK, 5, this.k.waiting, this.k.userWaiting, this.k.jobUser, this.k.userActive, this.k.seq, jobId);
   }
 
   async finish(jobId: string): Promise<void> {

@@ -5,11 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { LimitsConfig } from '../../../src/config/types.ts';
 import { JobStore } from '../../../src/jobs/job-store.ts';
 import type { JobRecord } from '../../../src/jobs/types.ts';
 import { startSimulator } from '../../../src/simulator/index.ts';
 import type { Simulator } from '../../../src/simulator/types.ts';
-import { startTestRedis, type TestRedis } from '../../unit/jobs/redis-fixture.ts';
+import { startKillableRedis, type TestRedis } from '../../unit/jobs/redis-fixture.ts';
 import { removeDir, tempDir } from '../app/app-harness.ts';
 
 const MAIN = join(import.meta.dirname, 'instance-main.ts');
@@ -98,9 +99,21 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(opts: { hosts: number; stepMs: number; lockMs?: number; leaseMs?: number }): Promise<Cluster> {
+export interface ClusterOptions {
+  hosts: number;
+  stepMs: number;
+  lockMs?: number;
+  leaseMs?: number;
+  /** Limits every instance runs with, over instance-main.ts's defaults. */
+  limits?: Partial<LimitsConfig>;
+  parkMs?: number;
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const dir = tempDir('easel-scale-');
-  const redis = await startTestRedis();
+  // A private redis-server: the instances use the default namespace and BullMQ queue, which other
+  // test files sharing CI's server must not see.
+  const redis = await startKillableRedis();
   const sims: Simulator[] = [];
   for (let i = 0; i < opts.hosts; i++) sims.push(await startSimulator({ stepMs: opts.stepMs, previews: false, dataDir: join(dir, `sim-${i}`) }));
   const store = await JobStore.open({ redisUrl: redis.url });
@@ -122,6 +135,8 @@ export async function startCluster(opts: { hosts: number; stepMs: number; lockMs
         instanceId: name,
         lockMs: opts.lockMs ?? 2_000,
         leaseMs: opts.leaseMs ?? 1_500,
+        limits: opts.limits,
+        parkMs: opts.parkMs,
       };
       const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
         env: { ...process.env, EASEL_SCALE: JSON.stringify(setup), LOG_LEVEL: 'silent' },

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { createApp } from '../../../src/app/create-app.ts';
 import type { RerunAction } from '../../../src/commands/types.ts';
+import type { LimitsConfig } from '../../../src/config/types.ts';
 import { UserError } from '../../../src/commands/errors.ts';
 import type { Actor } from '../../../src/jobs/types.ts';
 import { testConfig, testPicture } from '../app/app-harness.ts';
@@ -25,6 +26,8 @@ interface Setup {
   instanceId: string;
   lockMs: number;
   leaseMs: number;
+  limits?: Partial<LimitsConfig>;
+  parkMs?: number;
 }
 
 const setup = JSON.parse(process.env.EASEL_SCALE ?? '{}') as Setup;
@@ -34,13 +37,13 @@ const config = testConfig(setup.dataDir, {
   hosts: setup.hosts,
   store: { redisUrl: setup.redisUrl },
   storage: { dir: setup.imagesDir },
-  limits: { perUserWaiting: 20, perUserRunning: 4, cooldownSeconds: 0 },
+  limits: { perUserWaiting: 20, perUserRunning: 4, cooldownSeconds: 0, ...setup.limits },
 });
 // EASEL_SCALE_DEBUG=1 prints the instance's log on stderr (shown when a test times out).
 const logger = process.env.EASEL_SCALE_DEBUG ? pino({ level: 'debug' }, pino.destination(2)) : undefined;
 const app = await createApp(config, {
   logger,
-  distributed: { instanceId: setup.instanceId, lockMs: setup.lockMs, stalledCheckMs: Math.round(setup.lockMs / 2), leaseMs: setup.leaseMs },
+  distributed: { instanceId: setup.instanceId, lockMs: setup.lockMs, stalledCheckMs: Math.round(setup.lockMs / 2), leaseMs: setup.leaseMs, parkMs: setup.parkMs },
 });
 app.onEvent((e) => {
   if (e.type === 'done' || e.type === 'failed' || e.type === 'cancelled') {
