@@ -4,95 +4,37 @@
  * move together), a channel that refuses files plus closed DMs (50013 then 50007), and a per-file cap
  * far below the one the interaction reports (40005 again and again).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type EaselApp } from '../../../src/app/create-app.ts';
-import { startDiscordBot, type DiscordBot } from '../../../src/bot/discord/discord-bot.ts';
 import { HANDOVER_NOTE, TOKEN_LIFETIME_MS, TOKEN_MARGIN_MS } from '../../../src/bot/discord/job-presenter.ts';
-import { defaultConfig } from '../../../src/config/load-config.ts';
-import { FakeDiscord, type FakeInteraction, type FakeMessage, type FakeUser } from '../../fakes/discord/fake-discord.ts';
+import { failOnUnhandledRejections, noisyPng, solidPng, startDiscordHarness, type DiscordHarness, type DiscordHarnessOptions } from './harness.ts';
 import { releaseStalled } from './job-waits.ts';
 import { buttons, isResult, jobIdOf } from './message-probes.ts';
 
 /** The per-file cap Discord enforces in the 40005 tests, far below what the interaction reports. */
 const ENFORCED = 96 * 1024;
 
-interface Rig {
-  fake: FakeDiscord;
-  app: EaselApp;
-  bot: DiscordBot;
-  dataDir: string;
-  alice: FakeUser;
+failOnUnhandledRejections();
+
+/** Easel runs on the fake's clock: advancing it moves Discord's time and Easel's together. */
+function startRig(fake: DiscordHarnessOptions['fake'] = {}): Promise<DiscordHarness> {
+  return startDiscordHarness({ name: 'delivery', fake, fakeClock: true });
 }
-
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-
-async function startRig(fakeOpts: Parameters<typeof FakeDiscord.start>[0] = {}): Promise<Rig> {
-  const fake = await FakeDiscord.start(fakeOpts);
-  const alice = fake.addUser('alice');
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'easel-discord-delivery-'));
-  const config = defaultConfig({
-    dataDir,
-    simulator: { stepMs: 5, previews: false },
-    discord: { token: fake.token, applicationId: fake.applicationId, guildId: fake.guildId, apiBase: fake.apiBase },
-  } as never);
-  const app = await createApp(config);
-  const bot = await startDiscordBot(app, config.discord, {
-    maxInputBytes: config.limits.maxInputBytes,
-    editIntervalMs: 300,
-    // Easel runs on the fake's clock: advancing it moves Discord's time and Easel's together.
-    clock: fake.clock,
-    logger: pino({ level: process.env.EASEL_TEST_LOG ?? 'silent' }),
-    clientOptions: { ws: { buildIdentifyThrottler: async () => ({ waitForIdentify: async () => {} }) } } as never,
-  });
-  return { fake, app, bot, dataDir, alice };
-}
-
-async function stopRig(r: Rig | undefined): Promise<void> {
-  if (!r) return;
-  r.app.simulator?.release();
-  await r.bot.stop();
-  await r.app.close();
-  await r.fake.close();
-  await rm(r.dataDir, { recursive: true, force: true });
-}
-
-function statusOf(fake: FakeDiscord, i: FakeInteraction): Promise<FakeMessage> {
-  return fake.waitFor(() => {
-    const m = fake.original(i);
-    return m && buttons(m).some((b) => b.startsWith('easel:cancel:')) && m;
-  }, 15_000, 'status message');
-}
-
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
 
 describe('Discord delivery when time runs out or Discord refuses', () => {
-  let rig: Rig;
+  let rig: DiscordHarness;
   let png: Buffer;
 
   beforeAll(async () => {
     rig = await startRig();
-    png = await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 30, g: 140, b: 200 } } }).png().toBuffer();
+    png = await solidPng({ r: 30, g: 140, b: 200 });
   });
-  afterAll(() => stopRig(rig));
+  afterAll(() => rig?.close());
 
   it('hands over before the token expires: a last edit through the token, then bot messages, and never a 50027', async () => {
     const { fake, app, alice } = rig;
     app.simulator!.stallNext();
-    const i = await fake.slashCommand('restyle', { user: alice, options: [{ name: 'image', type: 11, value: fake.addAttachment('long.png', png, 'image/png') }] });
-    const status = await statusOf(fake, i);
+    const i = await rig.restyle(alice, fake.addAttachment('long.png', png, 'image/png'));
+    const status = await rig.statusOf(i);
     const jobId = jobIdOf(status);
     // Both clocks reach the token's safety margin while the job still runs on the GPU.
     fake.clock.advance(TOKEN_LIFETIME_MS - TOKEN_MARGIN_MS + 1000);
@@ -120,12 +62,8 @@ describe('Discord delivery when time runs out or Discord refuses', () => {
     const { fake, app, alice } = rig;
     const hidden = fake.addChannel('private-room', { botCanView: false });
     app.simulator!.stallNext();
-    const i = await fake.slashCommand('restyle', {
-      user: alice,
-      channelId: hidden.id,
-      options: [{ name: 'image', type: 11, value: fake.addAttachment('hidden.png', png, 'image/png') }],
-    });
-    const status = await statusOf(fake, i);
+    const i = await rig.restyle(alice, fake.addAttachment('hidden.png', png, 'image/png'), [], hidden.id);
+    const status = await rig.statusOf(i);
     fake.clock.advance(TOKEN_LIFETIME_MS + 60 * 1000);
     await releaseStalled(app, jobIdOf(status));
     const dm = await fake.waitFor(() => [...fake.channels.values()].find((c) => c.type === 1 && c.recipients?.[0]?.id === alice.id), 20_000, 'DM channel');
@@ -140,12 +78,8 @@ describe('Discord delivery when time runs out or Discord refuses', () => {
     const shy = fake.addUser('shy');
     fake.closedDms.add(shy.id);
     app.simulator!.stallNext();
-    const i = await fake.slashCommand('restyle', {
-      user: shy,
-      channelId: textOnly.id,
-      options: [{ name: 'image', type: 11, value: fake.addAttachment('shy.png', png, 'image/png') }],
-    });
-    const status = await statusOf(fake, i);
+    const i = await rig.restyle(shy, fake.addAttachment('shy.png', png, 'image/png'), [], textOnly.id);
+    const status = await rig.statusOf(i);
     fake.clock.advance(TOKEN_LIFETIME_MS + 60 * 1000);
     await releaseStalled(app, jobIdOf(status));
     const posted = await fake.waitFor(() => fake.messagesIn(textOnly.id).find((m) => isResult(m) && !m.interactionId), 20_000, 'text-only result');
@@ -161,34 +95,21 @@ describe('Discord delivery when time runs out or Discord refuses', () => {
 });
 
 describe('Discord delivery when the real upload cap is far below the reported one', () => {
-  let rig: Rig;
+  let rig: DiscordHarness;
   let noisy: Buffer;
 
   beforeAll(async () => {
     // The interaction says 8x what Discord then accepts per file.
     rig = await startRig({ attachmentSizeLimit: 8 * ENFORCED, enforcedFileBytes: ENFORCED });
     // Random noise compresses badly, so results are far larger than the cap as plain PNGs.
-    const w = 512;
-    const h = 512;
-    const raw = Buffer.alloc(w * h * 3);
-    let x = 2463534242;
-    for (let n = 0; n < raw.length; n++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      raw[n] = x & 0xff;
-    }
-    noisy = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+    noisy = await noisyPng();
   });
-  afterAll(() => stopRig(rig));
+  afterAll(() => rig?.close());
 
   it('keeps stepping the files down after 40005 until they fit', async () => {
     const { fake, alice } = rig;
-    const i = await fake.slashCommand('restyle', { user: alice, options: [{ name: 'image', type: 11, value: fake.addAttachment('noisy.png', noisy, 'image/png') }] });
-    const result = await fake.waitFor(() => {
-      const m = fake.original(i);
-      return isResult(m) && m;
-    }, 30_000, 'result');
+    const i = await rig.restyle(alice, fake.addAttachment('noisy.png', noisy, 'image/png'));
+    const result = await rig.resultOf(i, 'result', 30_000);
     expect(result.attachments.length).toBeGreaterThan(0);
     for (const a of result.attachments) expect(a.size).toBeLessThanOrEqual(ENFORCED);
     // More than one step down was needed.
@@ -199,11 +120,8 @@ describe('Discord delivery when the real upload cap is far below the reported on
     const { fake, alice } = rig;
     fake.setEnforcedFileBytes(2 * 1024);
     try {
-      const i = await fake.slashCommand('restyle', { user: alice, options: [{ name: 'image', type: 11, value: fake.addAttachment('tiny-cap.png', noisy, 'image/png') }] });
-      const result = await fake.waitFor(() => {
-        const m = fake.original(i);
-        return isResult(m) && m;
-      }, 60_000, 'result without files');
+      const i = await rig.restyle(alice, fake.addAttachment('tiny-cap.png', noisy, 'image/png'));
+      const result = await rig.resultOf(i, 'result without files', 60_000);
       expect(result.attachments).toEqual([]);
       expect(result.content).toMatch(/refused the images even at 64 KiB/);
     } finally {

@@ -27,11 +27,18 @@ export function isResult(m: FakeMessage | undefined): m is FakeMessage {
 export function messageProbes(fake: () => FakeDiscord) {
   return {
     /** The finished result shown in the reply of `i`. */
-    resultOf(i: FakeInteraction, what = 'result'): Promise<FakeMessage> {
+    resultOf(i: FakeInteraction, what = 'result', timeoutMs = 20_000): Promise<FakeMessage> {
       return fake().waitFor(() => {
         const m = fake().original(i);
         return isResult(m) && m;
-      }, 20_000, what);
+      }, timeoutMs, what);
+    },
+    /** The reply of `i` once it shows the job's progress with a cancel button. */
+    statusOf(i: FakeInteraction, what = 'status message'): Promise<FakeMessage> {
+      return fake().waitFor(() => {
+        const m = fake().original(i);
+        return m && buttons(m).some((b) => b.startsWith('easel:cancel:')) && m;
+      }, 15_000, what);
     },
     /** The ephemeral text the user was shown for `i` (an immediate reply or a follow-up). */
     ephemeralOf(i: FakeInteraction): Promise<string> {
