@@ -48,6 +48,7 @@ import {
 } from './job-deadline.ts';
 import { isTerminal, type JobStore } from './job-store.ts';
 import { actorKeys, FairScheduler, type QueueEntry } from './scheduler.ts';
+import { UnsavedEndings } from './unsaved-endings.ts';
 import { JobStoreDownError } from './store-guard.ts';
 import type { Actor, JobEvent, JobRecord, PromptAttempt, StoredImage } from './types.ts';
 
@@ -164,6 +165,8 @@ export class JobService {
   private readonly hostGate?: HostGate;
 
   private readonly active = new Map<string, ActiveJob>();
+  /** Ends the store could not save when they happened, saved again until it takes them. */
+  private readonly unsaved: UnsavedEndings;
   /** Per-job and app-wide listeners, with the latest event per job for late subscribers. */
   private readonly events: EventHub;
   private readonly positions = new Map<string, number>();
@@ -202,6 +205,7 @@ export class JobService {
     this.hostGate = deps.options?.hostGate;
     this.events = new EventHub({ load: (id) => this.store.get(id), eventForRecord: (job) => this.eventForRecord(job) });
     this.scheduler = new FairScheduler(deps.limits);
+    this.unsaved = new UnsavedEndings({ save: (job) => this.store.save(job), logger: this.logger });
     this.eta = new EtaEstimator({ defaultRunMs: deps.options?.defaultRunMs });
     this.pool.on('change', this.onPoolChange);
     this.pool.on('host-up', this.onHostUp);
@@ -308,10 +312,17 @@ export class JobService {
       await this.save(aj);
       return;
     }
+    // Ended while the store failed: its record here is the true one (the store's still says running).
+    if (this.unsaved.has(jobId)) return this.unsaved.addRefs(jobId, refs);
     const job = await this.store.get(jobId);
     if (!job) throw new UserError('not_found', 'That job no longer exists.');
     job.platformRefs = { ...job.platformRefs, ...refs };
     await this.store.save(job);
+  }
+
+  /** Is this job's platform data kept here (active, or ended without its end saved yet)? */
+  holds(jobId: string): boolean {
+    return this.active.has(jobId) || this.unsaved.has(jobId);
   }
 
   /** The live record of an active job (waiting or running), else undefined. */
@@ -373,6 +384,7 @@ export class JobService {
     this.pool.off('host-up', this.onHostUp);
     this.pool.off('host-down', this.onHostDown);
     await Promise.allSettled([...this.active.values()].map((aj) => aj.saving));
+    await this.unsaved.close();
   }
 
   // ================================================================= dispatch
@@ -939,10 +951,12 @@ export class JobService {
       await this.save(aj);
     } catch (err) {
       // The end is announced anyway: nobody may be left watching a job that looks like it still runs.
+      // It is saved again until the store takes it, or a restart would take the job up again.
       this.logger?.error(
         { jobId: job.id, state, err: (err as Error).message },
-        `could not save the end of job ${job.id} (${state}); announcing it anyway`,
+        `could not save the end of job ${job.id} (${state}); announcing it anyway, and saving it again until the store takes it`,
       );
+      this.unsaved.hold(job);
     } finally {
       this.active.delete(job.id);
     }

@@ -278,7 +278,7 @@ export class DistributedJobs implements JobFlow {
   }
 
   async setPlatformRefs(jobId: string, refs: Record<string, unknown>): Promise<void> {
-    if (this.local.peek(jobId)) return this.local.setPlatformRefs(jobId, refs);
+    if (this.local.holds(jobId)) return this.local.setPlatformRefs(jobId, refs);
     const job = await this.deps.store.get(jobId);
     if (!job) throw new UserError('not_found', 'That job no longer exists.');
     job.platformRefs = { ...job.platformRefs, ...refs };
@@ -491,7 +491,7 @@ export class DistributedJobs implements JobFlow {
       if (this.local.peek(m.jobId)) void this.local.cancel(m.jobId).catch(() => undefined);
       else if (this.taken.has(m.jobId)) this.cancelAsked.add(m.jobId);
     } else if (m.op === 'refs') {
-      if (this.local.peek(m.jobId)) void this.local.setPlatformRefs(m.jobId, m.refs).catch(() => undefined);
+      if (this.local.holds(m.jobId)) void this.local.setPlatformRefs(m.jobId, m.refs).catch(() => undefined);
     }
   }
 
