@@ -307,6 +307,43 @@ async function serveSimulator(stepMs: number): Promise<void> {
 
 // ------------------------------------------------------------------ main
 
+/** What the simulated link carries each way, bytes per ms. */
+function linkBytesPerMs(args: Args): number {
+  return args.link ? (args.mbit * 1_000_000) / 8 / 1000 : Infinity;
+}
+
+/**
+ * The hosts Easel is given: each target behind the simulated link (unless --link none), named gpu-1,
+ * gpu-2...; and a client per host without the link, only for reading its timestamps afterwards.
+ */
+async function linkedHosts(
+  targets: string[],
+  args: Args,
+  cleanups: Array<() => Promise<void> | void>,
+  opts: { simulated: boolean; auth?: HostConfig['auth'] },
+): Promise<{ hosts: HostConfig[]; direct: ComfyClient[] }> {
+  const oneWay = args.link ? args.rttMs / 2 : 0;
+  const { auth } = opts;
+  const hosts: HostConfig[] = [];
+  const direct: ComfyClient[] = [];
+  for (const [i, url] of targets.entries()) {
+    const u = new URL(url);
+    let base = url;
+    if (args.link) {
+      if (u.protocol === 'https:') throw new Error(`${url}: the simulated link is a plain TCP proxy, so an https host can only be measured with --link none`);
+      const proxy = new LinkProxy({ host: u.hostname, port: Number(u.port || 80) }, oneWay, linkBytesPerMs(args));
+      await proxy.start();
+      cleanups.unshift(() => proxy.close());
+      base = `${u.protocol}//127.0.0.1:${proxy.port}`;
+    }
+    hosts.push({ name: `gpu-${i + 1}`, url: base, simulated: opts.simulated, ...(auth ? { auth } : {}) });
+    const c = new ComfyClient({ name: `gpu-${i + 1}-direct`, url, ...(auth ? { auth } : {}) });
+    cleanups.unshift(() => c.close());
+    direct.push(c);
+  }
+  return { hosts, direct };
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const args = parseArgs(argv);
@@ -326,27 +363,7 @@ async function main(): Promise<void> {
     // Real hosts get the auth `easel start` would give them from the environment.
     const env = builtIn ? undefined : readEnv(process.env);
     if (env && env.problems.length > 0) throw new Error(env.problems.join('; '));
-    const auth = env?.hostAuth;
-    const oneWay = args.link ? args.rttMs / 2 : 0;
-    const bytesPerMs = args.link ? (args.mbit * 1_000_000) / 8 / 1000 : Infinity;
-    const hosts: HostConfig[] = [];
-    const direct: ComfyClient[] = [];
-    for (const [i, url] of targets.entries()) {
-      const u = new URL(url);
-      let base = url;
-      if (args.link) {
-        if (u.protocol === 'https:') throw new Error(`${url}: the simulated link is a plain TCP proxy, so an https host can only be measured with --link none`);
-        const proxy = new LinkProxy({ host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) }, oneWay, bytesPerMs);
-        await proxy.start();
-        cleanups.unshift(() => proxy.close());
-        base = `${u.protocol}//127.0.0.1:${proxy.port}`;
-      }
-      hosts.push({ name: `gpu-${i + 1}`, url: base, simulated: builtIn, ...(auth ? { auth } : {}) });
-      // A client without the link, only for reading the host's timestamps afterwards.
-      const c = new ComfyClient({ name: `gpu-${i + 1}-direct`, url, ...(auth ? { auth } : {}) });
-      cleanups.unshift(() => c.close());
-      direct.push(c);
-    }
+    const { hosts, direct } = await linkedHosts(targets, args, cleanups, { simulated: builtIn, auth: env?.hostAuth });
 
     const presets: Preset[] = await loadPresets(join(ROOT, 'config/presets'));
     const config = defaultConfig();
@@ -520,7 +537,7 @@ async function main(): Promise<void> {
     }
 
     // ---------------- report
-    const linkFloor = args.link ? (args.inputMb * 1048576) / bytesPerMs + 2 * args.rttMs : 0;
+    const linkFloor = args.link ? (args.inputMb * 1048576) / linkBytesPerMs(args) + 2 * args.rttMs : 0;
     const rows: Array<[string, string, string]> = [
       ['wall time (s)', fmt(easel.wallMs / 1000, 2), fmt(naive.wallMs / 1000, 2)],
       ['host busy / wall', fmt(easel.busyMs / easel.wallMs, 3), fmt(naive.busyMs / naive.wallMs, 3)],
@@ -558,26 +575,13 @@ async function scaleOut(args: Args): Promise<void> {
   try {
     const redis = await startTestRedis();
     cleanups.unshift(() => redis.stop());
-    const oneWay = args.link ? args.rttMs / 2 : 0;
-    const bytesPerMs = args.link ? (args.mbit * 1_000_000) / 8 / 1000 : Infinity;
-    const hosts: HostConfig[] = [];
-    const direct: ComfyClient[] = [];
+    const sims: string[] = [];
     for (let i = 0; i < args.sims; i++) {
       const sim = await spawnSimulator(args.stepMs);
       cleanups.unshift(() => void sim.child.kill('SIGTERM'));
-      const u = new URL(sim.url);
-      let base = sim.url;
-      if (args.link) {
-        const proxy = new LinkProxy({ host: u.hostname, port: Number(u.port) }, oneWay, bytesPerMs);
-        await proxy.start();
-        cleanups.unshift(() => proxy.close());
-        base = `http://127.0.0.1:${proxy.port}`;
-      }
-      hosts.push({ name: `gpu-${i + 1}`, url: base, simulated: true });
-      const c = new ComfyClient({ name: `gpu-${i + 1}-direct`, url: sim.url });
-      cleanups.unshift(() => c.close());
-      direct.push(c);
+      sims.push(sim.url);
     }
+    const { hosts, direct } = await linkedHosts(sims, args, cleanups, { simulated: true });
     const presets: Preset[] = await loadPresets(join(ROOT, 'config/presets'));
     const config = defaultConfig();
     const registry = new CommandRegistry(presets, config);
