@@ -349,6 +349,7 @@ export async function createApp(config: EaselConfig, opts: CreateAppOptions = {}
         waiting: stats.waiting,
         running: stats.running,
         simulated: hostStatuses.length > 0 && hostStatuses.every((h) => h.simulated),
+        builtInSimulator: simulator !== undefined,
       };
     },
 

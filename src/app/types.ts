@@ -52,8 +52,10 @@ export interface AppStatus {
   hosts: HostStatus[];
   waiting: number;
   running: number;
-  /** True when every host is the built-in simulator. */
+  /** True when every host is a simulator (the built-in one, or simulators started as hosts). */
   simulated: boolean;
+  /** True when no ComfyUI host is configured and the built-in simulator stands in. */
+  builtInSimulator: boolean;
 }
 
 export interface RenderLimits {

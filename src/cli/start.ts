@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { createApp, type EaselApp } from '../app/create-app.ts';
+import { simulatedNote } from '../app/simulated-note.ts';
 import { startDiscordBot } from '../bot/discord/discord-bot.ts';
 import { startPlayground } from '../bot/playground/playground-server.ts';
 import { startSlackBot } from '../bot/slack/slack-bot.ts';
@@ -100,7 +101,7 @@ async function startFrontEnds(config: EaselConfig, app: EaselApp, logger: Logger
       `\nEasel playground: ${playground.url}\n` +
         (config.playground.token ? `It needs its access token: open it once as ${playground.url}?token=<playground.token / EASEL_PLAYGROUND_TOKEN>\n` : '') +
         `Health and metrics: ${ops.url}/healthz  ${ops.url}/metrics\n` +
-        (status.simulated ? 'No ComfyUI host configured: using the built-in simulator (simulated images, no GPU).\n' : '') +
+        (simulatedNote(status) ? `${simulatedNote(status)}\n` : '') +
         (!platforms.discord && !platforms.slack ? 'No chat platform configured (set DISCORD_TOKEN or SLACK_BOT_TOKEN to connect one). ' : '') +
         'Ctrl+C to stop.\n\n',
     );

@@ -6,6 +6,7 @@ import type { AppStatus, HostStatus } from '../../app/types.ts';
 import type { CommandSpec } from '../../commands/types.ts';
 import type { JobEvent, JobRecord } from '../../jobs/types.ts';
 import { progressBar } from './progress-bar.ts';
+import { simulatedNote } from '../../app/simulated-note.ts';
 
 /** "4 s", "2 min 5 s", "1 h 3 min". */
 export function formatDuration(ms: number): string {
@@ -85,7 +86,7 @@ export function describeHost(h: HostStatus): string {
 
 export function describeStatus(s: AppStatus): string[] {
   const lines = [
-    s.simulated ? 'Easel is running on the built-in simulator (simulated images, no GPU).' : 'Easel status',
+    simulatedNote(s) ?? 'Easel status',
     `Queue: ${s.waiting} waiting, ${s.running} running.`,
   ];
   if (s.hosts.length === 0) lines.push('No hosts configured.');

@@ -227,6 +227,40 @@ describe('easel run', { timeout: 60_000 }, () => {
   });
 });
 
+/** `easel start` until its banner ends ("Ctrl+C to stop."), then Ctrl+C: what it printed, and its exit code. */
+function startUntilBanner(env: NodeJS.ProcessEnv): Promise<Ran> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, 'start'], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('Ctrl+C to stop.')) child.kill('SIGINT');
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('easel start says where its images come from', { timeout: 60_000 }, () => {
+  it('the built-in simulator when no host is configured; a configured host that is a simulator, named as such', async () => {
+    const ports = { EASEL_PLAYGROUND_PORT: '0', EASEL_OPS_PORT: '0', LOG_LEVEL: 'silent' };
+    const [builtIn, configured] = await Promise.all([
+      startUntilBanner(cleanEnv({ ...ports, EASEL_SIMULATOR_STEP_MS: '5', EASEL_DATA_DIR: join(work, 'start-a') })),
+      startUntilBanner(cleanEnv({ ...ports, COMFYUI_URL: sim.url, EASEL_DATA_DIR: join(work, 'start-b') })),
+    ]);
+    expect(builtIn.stdout).toContain('No ComfyUI host configured: Easel runs on the built-in simulator (simulated images, no GPU).');
+    expect(configured.stdout).toContain('The configured ComfyUI host is a simulator (simulated images, no GPU).');
+    expect(configured.stdout).not.toContain('No ComfyUI host configured');
+    expect([builtIn.code, configured.code], `${builtIn.stderr}\n${configured.stderr}`).toEqual([0, 0]);
+  });
+});
+
 describe('usage, --help and exit codes', { timeout: 60_000 }, () => {
   it('--help after any subcommand prints its usage and runs nothing', async () => {
     // Ports 0 everywhere: if a subcommand wrongly runs, it must not take a fixed port from anyone.

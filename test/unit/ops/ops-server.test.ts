@@ -35,6 +35,7 @@ const upStatus = (): AppStatus => ({
   waiting: 0,
   running: 0,
   simulated: true,
+  builtInSimulator: true,
 });
 
 async function start(easel: Easel, dataDir: string) {

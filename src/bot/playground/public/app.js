@@ -55,7 +55,9 @@ async function refreshStatus() {
     const badge = $('#mode-badge');
     badge.textContent = s.simulated ? 'simulated' : 'GPU';
     badge.className = `badge ${s.simulated ? 'simulated' : 'gpu'}`;
-    badge.title = s.simulated ? 'No ComfyUI host configured: the built-in simulator makes the images.' : 'Connected to ComfyUI';
+    badge.title = s.builtInSimulator
+      ? 'No ComfyUI host configured: the built-in simulator makes the images.'
+      : s.simulated ? 'The configured ComfyUI hosts are simulators: simulated images, no GPU.' : 'Connected to ComfyUI';
     const hosts = $('#hosts');
     hosts.replaceChildren(...(s.hosts.length ? s.hosts.map((host) => h('li', { title: host.disabledPresets.map((d) => `${d.preset}: ${d.reason}`).join('\n') || undefined },
       h('span', { class: `dot${host.up ? ' up' : ''}` }),

@@ -23,9 +23,17 @@ describe('job text', () => {
     expect(lines[1]).toBe('run 2 of 4');
   });
 
+  it('tells configured simulator hosts from the built-in simulator, and says nothing of it for GPUs', () => {
+    const host = { name: 'gpu-1', simulated: true, up: true, disabledPresets: [] };
+    const base = { waiting: 0, running: 0, hosts: [host, { ...host, name: 'gpu-2' }] };
+    expect(describeStatus({ ...base, simulated: true, builtInSimulator: false })[0]).toBe('The configured ComfyUI hosts are simulators (simulated images, no GPU).');
+    expect(describeStatus({ ...base, simulated: false, builtInSimulator: false })[0]).toBe('Easel status');
+  });
+
   it('labels the simulator as simulated in status', () => {
     const lines = describeStatus({
       simulated: true,
+      builtInSimulator: true,
       waiting: 2,
       running: 1,
       hosts: [{ name: 'simulator', simulated: true, up: true, vramTotal: 8 * 1024 ** 3, vramFree: 6 * 1024 ** 3, disabledPresets: [] }],
