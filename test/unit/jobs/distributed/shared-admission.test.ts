@@ -3,37 +3,20 @@
  * admitting at once never get past the queue cap or a user's waiting limit, and the priority they
  * hand to BullMQ makes the line round-robin by user.
  */
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../../../src/commands/errors.ts';
 import { SharedAdmission } from '../../../../src/jobs/distributed/shared-admission.ts';
-import { startTestRedis, type TestRedis } from '../redis-fixture.ts';
+import { twoConnections } from './two-connections.ts';
 
 const open = { queueCap: 0, perUserWaiting: 0, cooldownSeconds: 0 };
 
 describe('SharedAdmission', () => {
-  let redis: TestRedis;
-  let one: Redis;
-  let two: Redis;
+  const redis = twoConnections('admission-test');
   let a: SharedAdmission;
   let b: SharedAdmission;
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    one = new Redis(redis.url);
-    two = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    one?.disconnect();
-    two?.disconnect();
-    await redis?.stop();
-  });
   beforeEach(() => {
-    // A namespace of its own for each test: other test files may share this Redis (CI's server).
-    const ns = `admission-test-${randomUUID().slice(0, 8)}`;
-    a = new SharedAdmission(one, ns);
-    b = new SharedAdmission(two, ns);
+    a = new SharedAdmission(redis.one(), redis.ns());
+    b = new SharedAdmission(redis.two(), redis.ns());
   });
 
   const codeOf = (r: PromiseSettledResult<unknown>) => (r.status === 'rejected' ? (r.reason as UserError).code : 'ok');

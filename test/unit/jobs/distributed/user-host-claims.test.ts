@@ -4,39 +4,21 @@
  * past it, a released claim wakes the user's parked jobs, and an instance that died does not keep
  * its users' claims.
  */
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { UserHostClaims } from '../../../../src/jobs/distributed/user-host-claims.ts';
-import { startTestRedis, type TestRedis } from '../redis-fixture.ts';
+import { twoConnections } from './two-connections.ts';
 
 describe('UserHostClaims', () => {
-  let redis: TestRedis;
-  let one: Redis;
-  let two: Redis;
+  const redis = twoConnections('claims-test');
   let a: UserHostClaims;
   let b: UserHostClaims;
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    one = new Redis(redis.url);
-    two = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    one?.disconnect();
-    two?.disconnect();
-    await redis?.stop();
-  });
-  /** A namespace of its own for each test: other test files may share this Redis (CI's server). */
-  let ns = '';
   /** Instances announce themselves as host-leases.ts does: `<ns>:instances` id -> heartbeat expiry. */
-  const alive = (id: string, ms = 60_000) => one.zadd(`${ns}:instances`, Date.now() + ms, id);
+  const alive = (id: string, ms = 60_000) => redis.one().zadd(`${redis.ns()}:instances`, Date.now() + ms, id);
   beforeEach(async () => {
-    ns = `claims-test-${randomUUID().slice(0, 8)}`;
     await alive('a');
     await alive('b');
-    a = new UserHostClaims(one, ns, 'a');
-    b = new UserHostClaims(two, ns, 'b');
+    a = new UserHostClaims(redis.one(), redis.ns(), 'a');
+    b = new UserHostClaims(redis.two(), redis.ns(), 'b');
   });
 
   it('with a limit of 1: a second host is refused, the same host is not', async () => {
@@ -88,7 +70,7 @@ describe('UserHostClaims', () => {
     expect(await b.claim('u', 'j1', 'gpu-2', 1)).toBeDefined();
     expect(await a.claim('u', 'j2', 'gpu-1', 1)).toBeUndefined();
     // b died: its heartbeat is past (host-leases.ts stops renewing it).
-    await one.zadd(`${ns}:instances`, Date.now() - 1, 'b');
+    await alive('b', -1);
     expect(await a.claim('u', 'j2', 'gpu-1', 1)).toBeDefined();
     expect(await a.held('u')).toEqual({ j2: 'gpu-1' });
   });
