@@ -43,6 +43,13 @@ export async function start(config: EaselConfig): Promise<number> {
   const logger = createLogger(config, configSecrets(config));
   const app = await createApp(config, { logger });
   const running: Stoppable[] = [{ stop: () => app.close() }];
+  // Listened for before the front ends start and the banner says "Ctrl+C to stop": a Ctrl+C at any
+  // moment from then on stops everything in order (once starting is done), never kills it half-way.
+  const stopAsked = new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   try {
     await startFrontEnds(config, app, logger, running);
   } catch (err) {
@@ -52,11 +59,7 @@ export async function start(config: EaselConfig): Promise<number> {
     throw err;
   }
 
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopAsked;
   logger.info('shutting down');
   await stopAll(running, logger);
   return 0;
