@@ -100,11 +100,12 @@ async function startFrontEnds(config: EaselConfig, app: EaselApp, logger: Logger
       throw portProblem(err, 'The playground', 'playground.port', 'EASEL_PLAYGROUND_PORT', config.playground.port);
     });
     running.push({ stop: () => playground.close() });
+    const simulated = simulatedNote(status);
     process.stdout.write(
       `\nEasel playground: ${playground.url}\n` +
         (config.playground.token ? `It needs its access token: open it once as ${playground.url}?token=<playground.token / EASEL_PLAYGROUND_TOKEN>\n` : '') +
         `Health and metrics: ${ops.url}/healthz  ${ops.url}/metrics\n` +
-        (simulatedNote(status) ? `${simulatedNote(status)}\n` : '') +
+        (simulated ? `${simulated}\n` : '') +
         (!platforms.discord && !platforms.slack ? 'No chat platform configured (set DISCORD_TOKEN or SLACK_BOT_TOKEN to connect one). ' : '') +
         'Ctrl+C to stop.\n\n',
     );
