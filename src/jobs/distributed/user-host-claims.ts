@@ -116,9 +116,7 @@ export class UserHostClaims {
     const granted = await this.redis.eval(
       CLAIM,
       3,
-      this.runningKey(userKey),
-      `${this.ns}:instances`,
-      this.parkedKey(userKey),
+      ...this.userKeys(userKey),
       jobId,
       host,
       token,
@@ -136,9 +134,7 @@ export class UserHostClaims {
     const busy = await this.redis.eval(
       PARK_IF_BUSY,
       3,
-      this.runningKey(userKey),
-      `${this.ns}:instances`,
-      this.parkedKey(userKey),
+      ...this.userKeys(userKey),
       jobId,
       String(limit),
       String(Date.now()),
@@ -158,6 +154,11 @@ export class UserHostClaims {
     const out: Record<string, string> = {};
     for (const [job, v] of Object.entries(all)) out[job] = v.slice(v.indexOf('|', v.indexOf('|') + 1) + 1);
     return out;
+  }
+
+  /** KEYS of CLAIM and PARK_IF_BUSY: the user's claims, the instances' heartbeats, the user's parked jobs. */
+  private userKeys(userKey: string): [string, string, string] {
+    return [this.runningKey(userKey), `${this.ns}:instances`, this.parkedKey(userKey)];
   }
 
   private runningKey(userKey: string): string {
