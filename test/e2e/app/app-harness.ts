@@ -15,19 +15,23 @@ import type { Actor, JobEvent, JobRecord } from '../../../src/jobs/types.ts';
 
 export const SD15_PIXELS = 512 * 512;
 
-/** Fail the file on any unhandled rejection (vitest would only report it at the end of the run). */
+/**
+ * Fail on any unhandled promise rejection (vitest would only report it at the end of the run): the
+ * test during which it happened, or the file when it happens after the last test (while harnesses
+ * close). Call it at the top of the file, before the hooks that start a harness: vitest runs afterAll
+ * hooks last-registered first, so the final check comes after those harnesses are closed.
+ */
 export function failOnUnhandledRejections(): void {
   const seen: unknown[] = [];
   const onRejection = (reason: unknown) => seen.push(reason);
+  const none = () => expect(seen.splice(0).map((r) => (r instanceof Error ? r.stack ?? r.message : String(r)))).toEqual([]);
   beforeAll(() => {
     process.on('unhandledRejection', onRejection);
   });
-  afterEach(() => {
-    const found = seen.splice(0);
-    expect(found.map((r) => (r instanceof Error ? r.stack ?? r.message : String(r)))).toEqual([]);
-  });
+  afterEach(none);
   afterAll(() => {
     process.off('unhandledRejection', onRejection);
+    none();
   });
 }
 

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EaselApp } from '../../../src/app/create-app.ts';
 import type { FakeMessage } from '../../fakes/discord/fake-discord.ts';
-import { eventually, failOnUnhandledRejections, solidPng, startDiscordHarness, type DiscordHarness } from './harness.ts';
+import { eventually, solidPng, startDiscordHarness, type DiscordHarness } from './harness.ts';
+import { failOnUnhandledRejections } from '../app/app-harness.ts';
 import { jobReaches, releaseStalled } from './job-waits.ts';
 import { buttons, isResult, jobIdOf, labels } from './message-probes.ts';
 

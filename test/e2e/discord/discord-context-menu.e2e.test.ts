@@ -5,7 +5,8 @@
  * expired link is reported as such, and an image shown through an embed is read from Discord's proxy.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failOnUnhandledRejections, solidPng, startDiscordHarness, type DiscordHarness } from './harness.ts';
+import { solidPng, startDiscordHarness, type DiscordHarness } from './harness.ts';
+import { failOnUnhandledRejections } from '../app/app-harness.ts';
 import { jobIdOf } from './message-probes.ts';
 
 let h: DiscordHarness;

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HANDOVER_NOTE, TOKEN_LIFETIME_MS, TOKEN_MARGIN_MS } from '../../../src/bot/discord/job-presenter.ts';
-import { failOnUnhandledRejections, noisyPng, solidPng, startDiscordHarness, type DiscordHarness, type DiscordHarnessOptions } from './harness.ts';
+import { noisyPng, solidPng, startDiscordHarness, type DiscordHarness, type DiscordHarnessOptions } from './harness.ts';
+import { failOnUnhandledRejections } from '../app/app-harness.ts';
 import { releaseStalled } from './job-waits.ts';
 import { buttons, isResult, jobIdOf } from './message-probes.ts';
 

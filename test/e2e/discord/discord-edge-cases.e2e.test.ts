@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJobActionId } from '../../../src/bot/shared/custom-id.ts';
 import { defaultConfig } from '../../../src/config/load-config.ts';
 import type { FakeInteraction, FakeMessage, FakeUser } from '../../fakes/discord/fake-discord.ts';
-import { eventually, failOnUnhandledRejections, noisyPng, startDiscordHarness, type DiscordHarness } from './harness.ts';
+import { eventually, noisyPng, startDiscordHarness, type DiscordHarness } from './harness.ts';
+import { failOnUnhandledRejections } from '../app/app-harness.ts';
 import { buttons, jobIdOf } from './message-probes.ts';
 
 /** What Discord reports (and enforces) as this server's upload limit: far below 10 MiB. */

@@ -4,14 +4,14 @@
  * fresh data directory, with Alice and Bob as users. A file passes what it needs beyond that (config
  * such as limits or policy, fake options such as attachmentSizeLimit, the bot's edit pacing and
  * clock), can restart the bot on the same data, and gets the helpers the files share: the message
- * probes bound to its fake, clicking a button by prefix, /restyle, `eventually` and test images.
+ * probes bound to its fake, clicking a button by prefix, /restyle, `eventually` and test images
+ * (unhandled rejections are failed by app-harness.ts's failOnUnhandledRejections).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import sharp from 'sharp';
-import { afterAll, beforeAll, expect } from 'vitest';
 import { createApp, type EaselApp } from '../../../src/app/create-app.ts';
 import { startDiscordBot, type DiscordBot } from '../../../src/bot/discord/discord-bot.ts';
 import { defaultConfig, type DeepPartial } from '../../../src/config/load-config.ts';
@@ -144,23 +144,6 @@ export async function startDiscordHarness(opts: DiscordHarnessOptions): Promise<
     },
   };
   return h;
-}
-
-/**
- * Fail the file if a promise rejection goes unhandled while it runs. Call it at the top of the file,
- * before the hooks that start a harness: Vitest runs afterAll hooks last-registered first, so the
- * check comes after those harnesses are closed.
- */
-export function failOnUnhandledRejections(): void {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (e: unknown) => unhandled.push(e);
-  beforeAll(() => {
-    process.on('unhandledRejection', onUnhandled);
-  });
-  afterAll(() => {
-    process.off('unhandledRejection', onUnhandled);
-    expect(unhandled).toEqual([]);
-  });
 }
 
 /** Polls `check` every 20 ms until it holds; throws `timed out waiting for <what>` after timeoutMs. */
