@@ -307,6 +307,24 @@ async function serveSimulator(stepMs: number): Promise<void> {
 
 // ------------------------------------------------------------------ main
 
+/** Makes the benchmark's jobs: a 512×512 restyle of `input` for `user`, each with the next seed (so none is served from the host's cache). */
+function jobMaker(registry: CommandRegistry, steps: number): (user: string, input: StoredImage) => JobRecord {
+  let seed = 1;
+  return (user, input) => {
+    const { preset, params } = registry.resolve('restyle', { prompt: `bench ${user}`, seed: seed++, steps, width: 512, height: 512 });
+    return {
+      id: randomUUID(),
+      command: 'restyle',
+      preset: preset.name,
+      params,
+      inputs: [input],
+      actor: { platform: 'cli', userId: user, channelId: 'bench', serverId: 'bench' },
+      state: 'queued',
+      createdAt: Date.now(),
+    };
+  };
+}
+
 /** What the simulated link carries each way, bytes per ms. */
 function linkBytesPerMs(args: Args): number {
   return args.link ? (args.mbit * 1_000_000) / 8 / 1000 : Infinity;
@@ -378,20 +396,7 @@ async function main(): Promise<void> {
     const inputs = await noiseImages(args.jobs + args.latencyJobs * 2 + 1, args.inputMb, images);
     console.log(`${inputs.length} x ${fmt(inputs[0].bytes / 1048576, 2)} MB`);
 
-    let seed = 1;
-    const makeJob = (user: string, input: StoredImage): JobRecord => {
-      const { preset, params } = registry.resolve('restyle', { prompt: `bench ${user}`, seed: seed++, steps, width: 512, height: 512 });
-      return {
-        id: randomUUID(),
-        command: 'restyle',
-        preset: preset.name,
-        params,
-        inputs: [input],
-        actor: { platform: 'cli', userId: user, channelId: 'bench', serverId: 'bench' },
-        state: 'queued',
-        createdAt: Date.now(),
-      };
-    };
+    const makeJob = jobMaker(registry, steps);
 
     // ---------------- Easel
     const store = await JobStore.open({ sqlitePath: join(dir, 'jobs.sqlite') });
@@ -593,20 +598,8 @@ async function scaleOut(args: Args): Promise<void> {
     const perRun = args.jobs + args.latencyJobs + 1;
     const inputs = await noiseImages(perRun * 3 + args.latencyJobs, args.inputMb, images);
     let nextInput = 0;
-    let seed = 1;
-    const makeJob = (user: string): JobRecord => {
-      const { preset, params } = registry.resolve('restyle', { prompt: `bench ${user}`, seed: seed++, steps, width: 512, height: 512 });
-      return {
-        id: randomUUID(),
-        command: 'restyle',
-        preset: preset.name,
-        params,
-        inputs: [inputs[nextInput++ % inputs.length]],
-        actor: { platform: 'cli', userId: user, channelId: 'bench', serverId: 'bench' },
-        state: 'queued',
-        createdAt: Date.now(),
-      };
-    };
+    const nextJob = jobMaker(registry, steps);
+    const makeJob = (user: string): JobRecord => nextJob(user, inputs[nextInput++ % inputs.length]);
 
     interface Node {
       enqueue(j: JobRecord): Promise<JobRecord>;
