@@ -744,29 +744,15 @@ export class FakeDiscord extends EventEmitter {
     const expires = /^[0-9a-f]+$/.test(ex) ? parseInt(ex, 16) * 1000 : NaN;
     const signed = hm !== '' && hm === this.cdnSignature(url.pathname, ex, is);
     // Discord answers an unsigned, tampered or expired link the same way as a missing file.
-    if (!a || !signed || !(this.clock.now() < expires)) {
-      record.status = 404;
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('This content is no longer available.');
-      return;
-    }
-    record.status = 200;
-    res.writeHead(200, { 'content-type': a.content_type, 'content-length': String(a.data.length) });
-    res.end(a.data);
+    if (!a || !signed || !(this.clock.now() < expires)) return sendFile(res, record, 404, 'text/plain', 'This content is no longer available.');
+    sendFile(res, record, 200, a.content_type, a.data);
   }
 
   private serveExternal(url: URL, res: http.ServerResponse, record: RequestRecord): void {
     const [, , key] = url.pathname.split('/');
     const img = this.externalImages.get(key);
-    if (!img) {
-      record.status = 404;
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('Not Found');
-      return;
-    }
-    record.status = 200;
-    res.writeHead(200, { 'content-type': img.contentType, 'content-length': String(img.data.length) });
-    res.end(img.data);
+    if (!img) return sendFile(res, record, 404, 'text/plain', 'Not Found');
+    sendFile(res, record, 200, img.contentType, img.data);
   }
 
   private async parseBody(req: http.IncomingMessage, raw: Buffer): Promise<{ json: Json | Json[] | undefined; files: Array<{ key: string; name: string; data: Buffer; type: string }> }> {
@@ -1240,4 +1226,11 @@ export class FakeDiscord extends EventEmitter {
     }
     throw new DiscordHttpError(405, { code: 0, message: '405: Method Not Allowed' });
   }
+}
+
+/** Answer a file request (CDN or an outside image host) with this status and body, and record the status. */
+function sendFile(res: http.ServerResponse, record: RequestRecord, status: number, contentType: string, body: Buffer | string): void {
+  record.status = status;
+  res.writeHead(status, typeof body === 'string' ? { 'content-type': contentType } : { 'content-type': contentType, 'content-length': String(body.length) });
+  res.end(body);
 }
