@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
 import type { LimitsConfig } from '../../../src/config/types.ts';
 import { JobStore } from '../../../src/jobs/job-store.ts';
 import type { JobRecord } from '../../../src/jobs/types.ts';
@@ -91,6 +92,12 @@ export interface Cluster {
   dir: string;
   start(name: string): Promise<Instance>;
   job(id: string): Promise<JobRecord | undefined>;
+  /** A connection to the cluster's Redis, for looking at its keys. */
+  client: Redis;
+  /** The instance holding a host's lease (null: none). */
+  leaseOf(host: string): Promise<string | null>;
+  /** Wait until the two hosts are driven by two different instances (the leases have settled). */
+  oneHostEach(): Promise<void>;
   /** Jobs whose state is shown when a wait times out. */
   watch: string[];
   waitFor(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void>;
@@ -117,6 +124,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const sims: Simulator[] = [];
   for (let i = 0; i < opts.hosts; i++) sims.push(await startSimulator({ stepMs: opts.stepMs, previews: false, dataDir: join(dir, `sim-${i}`) }));
   const store = await JobStore.open({ redisUrl: redis.url });
+  const client = new Redis(redis.url);
   const instances: Instance[] = [];
   const deliveries: Delivery[] = [];
   const cluster: Cluster = {
@@ -148,6 +156,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       return inst;
     },
     job: (id) => store.get(id),
+    client,
+    leaseOf: (host) => client.get(`easel:lease:host:${host}`),
+    async oneHostEach() {
+      const owners = async () => [await cluster.leaseOf('gpu-1'), await cluster.leaseOf('gpu-2')];
+      await cluster.waitFor(async () => {
+        const [one, two] = await owners();
+        return one !== null && two !== null && one !== two;
+      }, 10_000, 'one host each');
+    },
     watch: [],
     async waitFor(pred, timeoutMs, what) {
       const until = Date.now() + timeoutMs;
@@ -163,6 +180,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     async close() {
       for (const i of instances) if (i.child.exitCode === null) i.child.kill('SIGKILL');
       await Promise.all(instances.map((i) => i.exited));
+      client.disconnect();
       await store.close();
       for (const s of sims) await s.close();
       await redis.stop();

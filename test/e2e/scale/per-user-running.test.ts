@@ -3,7 +3,6 @@
  * GPUs at once even when each of two instances drives its own host and both took that user's jobs.
  * Another user's work is not held up meanwhile: the free GPU serves them.
  */
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusyInterval } from '../../../src/simulator/types.ts';
 import { startCluster, type Cluster, type Instance } from './cluster.ts';
@@ -12,16 +11,13 @@ describe('per-user running limit across instances', () => {
   let c: Cluster;
   let a: Instance;
   let b: Instance;
-  let redis: Redis;
 
   beforeAll(async () => {
     c = await startCluster({ hosts: 2, stepMs: 10, limits: { perUserRunning: 1 } });
     [a, b] = await Promise.all([c.start('a'), c.start('b')]);
-    redis = new Redis(c.redis.url);
   }, 60_000);
 
   afterAll(async () => {
-    redis?.disconnect();
     await c?.close();
   });
 
@@ -35,8 +31,7 @@ describe('per-user running limit across instances', () => {
   };
 
   it("one user's jobs taken by both instances run on one GPU at a time; the other GPU serves someone else", async () => {
-    const leaseOf = (host: string) => redis.get(`easel:lease:host:${host}`);
-    await c.waitFor(async () => (await leaseOf('gpu-1')) !== (await leaseOf('gpu-2')) && (await leaseOf('gpu-2')) !== null, 10_000, 'one host each');
+    await c.oneHostEach();
 
     const mine: string[] = [];
     for (let i = 0; i < 4; i++) mine.push(await (i % 2 === 0 ? a : b).submit('busy-user', 700 + i, 30));
@@ -65,6 +60,6 @@ describe('per-user running limit across instances', () => {
     const overlaps = otherRuns.some((o) => myRuns.some((m) => m.host !== o.host && o.start < m.end && m.start < o.end));
     expect(overlaps).toBe(true);
     // Nothing is left claimed or parked once all is done.
-    expect(await redis.keys('easel:q:running:*')).toEqual([]);
+    expect(await c.client.keys('easel:q:running:*')).toEqual([]);
   }, 60_000);
 });

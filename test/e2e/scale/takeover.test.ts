@@ -3,7 +3,6 @@
  * it takes the finished prompts' results from the host instead of running them again, and every
  * result is delivered exactly once — the killed instance's too, by the survivor.
  */
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster, type Instance } from './cluster.ts';
 
@@ -11,23 +10,19 @@ describe('an instance dies mid-job', () => {
   let c: Cluster;
   let a: Instance;
   let b: Instance;
-  let redis: Redis;
 
   beforeAll(async () => {
     c = await startCluster({ hosts: 2, stepMs: 15, lockMs: 2_000, leaseMs: 1_500 });
     [a, b] = await Promise.all([c.start('a'), c.start('b')]);
-    redis = new Redis(c.redis.url);
   }, 60_000);
 
   afterAll(async () => {
-    redis?.disconnect();
     await c?.close();
   });
 
   it('its jobs finish on the survivor, none runs twice, each result is delivered once', async () => {
-    const leaseOf = (host: string) => redis.get(`easel:lease:host:${host}`);
     // Each instance drives one host once the leases have settled.
-    await c.waitFor(async () => (await leaseOf('gpu-1')) !== (await leaseOf('gpu-2')) && (await leaseOf('gpu-2')) !== null, 10_000, 'one host each');
+    await c.oneHostEach();
     const ids: Array<{ id: string; front: string }> = [];
     for (let i = 0; i < 6; i++) {
       const front = i % 2 === 0 ? a : b;
@@ -39,7 +34,7 @@ describe('an instance dies mid-job', () => {
       async () => {
         for (const { id } of ids) {
           const r = await c.job(id);
-          if (r?.state === 'running' && r.host && (await leaseOf(r.host)) === 'b') return true;
+          if (r?.state === 'running' && r.host && (await c.leaseOf(r.host)) === 'b') return true;
         }
         return false;
       },
@@ -66,6 +61,6 @@ describe('an instance dies mid-job', () => {
     expect(records.map((r) => r?.state)).toEqual(ids.map(() => 'done'));
     expect(records.flatMap((r) => r?.promptIds ?? []).sort()).toEqual([...prompts].sort());
     // The survivor drives both hosts now.
-    expect([await leaseOf('gpu-1'), await leaseOf('gpu-2')]).toEqual(['a', 'a']);
+    expect([await c.leaseOf('gpu-1'), await c.leaseOf('gpu-2')]).toEqual(['a', 'a']);
   }, 90_000);
 });
